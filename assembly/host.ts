@@ -1,0 +1,85 @@
+// The host ABI: the functions the TypeScript host calls. `stasis build` re-exports them
+// from the program's entry; their meaning is mirrored in host/abi.ts (keep in step).
+//
+// All of them are called only while no tasklet runs (between step() calls), except
+// __stasis_current, which the host also calls after a trap to name the tasklet.
+import { finish, liveTaskletCount, liveTasklets, resetAfterTrap, step } from "./scheduler";
+import { abandonUnwind, initSwitch, isUnwinding, runningTasklet, stackLimitBytes } from "./switch";
+
+/** ABI version: bump when any function here or a record layout changes meaning. */
+export const STASIS_ABI: i32 = 1;
+
+/** Bytes per record written by __stasis_tasklets: id i32, status u8, waitingFor u8, failed u8, pad u8, stackBytes u32. */
+const RECORD_BYTES: usize = 12;
+
+export function __stasis_abi(): i32 {
+  return STASIS_ABI;
+}
+
+export function __stasis_init(stackLimit: u32): void {
+  initSwitch(stackLimit);
+}
+
+export function __stasis_step(budget: i32): i32 {
+  return step(budget);
+}
+
+export function __stasis_current(): i32 {
+  const t = runningTasklet();
+  return t ? t.id : 0;
+}
+
+export function __stasis_unwinding(): bool {
+  return isUnwinding();
+}
+
+export function __stasis_stack_limit(): u32 {
+  return <u32>stackLimitBytes();
+}
+
+export function __stasis_heap_base(): usize {
+  return __heap_base;
+}
+
+/**
+ * After the host caught a trap out of __stasis_step. If the trap hit an unwind (the
+ * tasklet's stack outgrew the limit), that tasklet is stopped, its joiners are woken,
+ * and its id is returned: the runtime can go on. Otherwise returns 0 and the instance
+ * must not be stepped again.
+ */
+export function __stasis_recover(): i32 {
+  const t = abandonUnwind();
+  resetAfterTrap();
+  if (!t) return 0;
+  t.failed = true;
+  finish(t);
+  return t.id;
+}
+
+export function __stasis_live_count(): i32 {
+  return liveTaskletCount();
+}
+
+/** Writes one record per live tasklet into a fresh block; the host frees it with __stasis_free. */
+export function __stasis_tasklets(): usize {
+  const count = <usize>liveTaskletCount();
+  const block = heap.alloc(4 + count * RECORD_BYTES);
+  store<u32>(block, <u32>count);
+  let out = block + 4;
+  let t = liveTasklets();
+  while (t) {
+    store<i32>(out, t.id);
+    store<u8>(out, <u8>t.status, 4);
+    store<u8>(out, <u8>t.waitingFor, 5);
+    store<u8>(out, t.failed ? 1 : 0, 6);
+    store<u8>(out, 0, 7);
+    store<u32>(out, t.stackBytes, 8);
+    out += RECORD_BYTES;
+    t = t.nextLive;
+  }
+  return block;
+}
+
+export function __stasis_free(block: usize): void {
+  heap.free(block);
+}

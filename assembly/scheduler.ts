@@ -1,0 +1,132 @@
+// The scheduler: a FIFO run queue driven from inside wasm.
+//
+// The host calls step(budget) (exported through host.ts). step() resumes runnable
+// tasklets one at a time, in FIFO order, until the budget of resumptions is spent,
+// nothing is runnable, or main has returned. Every switch happens inside this loop; the
+// host is entered once per step().
+//
+// Program lifetime (Go semantics): the program ends when main returns; tasklets still
+// alive then are abandoned. If main is alive but nothing is runnable, every live
+// tasklet is blocked: step() reports BLOCKED and the host decides (a deadlock, until
+// host calls exist that can wake a tasklet from outside).
+//
+// Registry: every live tasklet is in a doubly linked list (Tasklet.prevLive/nextLive)
+// so the host can list them and deadlocks can be explained; dead tasklets leave it and
+// are then reachable only through user references.
+import { Task, Tasklet, TaskletStatus, WaitReason } from "./tasklet";
+import { TaskletQueue } from "./queue";
+import { resume, runningTasklet, suspend } from "./switch";
+
+export const runQueue = new TaskletQueue();
+let liveHead: Tasklet | null = null;
+let liveCount: i32 = 0;
+let nextId: i32 = 1;
+let mainTasklet: Tasklet | null = null;
+let inStep = false;
+
+/** step() results, mirrored in host/abi.ts. */
+export const STEP_DONE = 0;
+export const STEP_BUDGET = 1;
+export const STEP_BLOCKED = 2;
+
+/** Starts a tasklet running `task`. It runs when the scheduler reaches it. */
+export function spawn(task: Task): Tasklet {
+  const t = new Tasklet(nextId++, task);
+  const head = liveHead;
+  t.nextLive = head;
+  if (head) head.prevLive = t;
+  liveHead = t;
+  liveCount++;
+  runQueue.push(t);
+  return t;
+}
+
+export function spawnMain(task: Task): void {
+  if (mainTasklet) throw new Error("stasis internal: main already started");
+  mainTasklet = spawn(task);
+}
+
+/** The running tasklet. Only tasklets run user code, so outside one this is a bug. */
+export function current(): Tasklet {
+  const t = runningTasklet();
+  if (!t) throw new Error("current(): no tasklet is running (called from outside the scheduler)");
+  return t;
+}
+
+/** Gives the CPU to the next runnable tasklet; the current one goes to the back of the queue. */
+export function schedule(): void {
+  const me = current();
+  me.status = TaskletStatus.Suspended;
+  runQueue.push(me);
+  suspend();
+}
+
+export function makeRunnable(t: Tasklet): void {
+  t.status = TaskletStatus.Suspended;
+  t.waitingFor = WaitReason.None;
+  runQueue.push(t);
+}
+
+export function liveTasklets(): Tasklet | null {
+  return liveHead;
+}
+
+export function liveTaskletCount(): i32 {
+  return liveCount;
+}
+
+export function mainFinished(): bool {
+  const main = mainTasklet;
+  return main !== null && main.status == TaskletStatus.Dead;
+}
+
+/** Runs up to `budget` tasklet resumptions. Returns STEP_DONE, STEP_BUDGET or STEP_BLOCKED. */
+export function step(budget: i32): i32 {
+  if (!mainTasklet) throw new Error("step(): the program was not started");
+  if (inStep) throw new Error("step(): already stepping (re-entered from a host callback)");
+  inStep = true;
+  let result = STEP_BUDGET;
+  while (true) {
+    if (mainFinished()) { result = STEP_DONE; break; }
+    if (budget <= 0) break;
+    const t = runQueue.shift();
+    if (!t) { result = STEP_BLOCKED; break; }
+    budget--;
+    t.status = TaskletStatus.Running;
+    t.waitingFor = WaitReason.None;
+    if (!resume(t)) finish(t);
+    else if (t.status == TaskletStatus.Running) throw new Error("stasis internal: tasklet " + t.id.toString() + " suspended without waiting for anything");
+  }
+  inStep = false;
+  return result;
+}
+
+/** Marks `t` dead, wakes its joiners and drops it from the registry. */
+export function finish(t: Tasklet): void {
+  t.status = TaskletStatus.Dead;
+  t.waitingFor = WaitReason.None;
+  t.saved = null;
+  const q = t.queue;
+  if (q) q.remove(t);
+  const joiners = t.joiners;
+  if (joiners) {
+    while (true) {
+      const j = joiners.shift();
+      if (!j) break;
+      makeRunnable(j);
+    }
+  }
+  const prev = t.prevLive;
+  const next = t.nextLive;
+  if (prev) prev.nextLive = next;
+  else liveHead = next;
+  if (next) next.prevLive = prev;
+  t.prevLive = null;
+  t.nextLive = null;
+  liveCount--;
+}
+
+/** Clears the in-step flag after the host caught a trap that unwound step(). */
+export function resetAfterTrap(): void {
+  inStep = false;
+}

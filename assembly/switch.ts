@@ -1,0 +1,249 @@
+// The switch: how a tasklet's stack leaves the wasm call stack and comes back.
+//
+// Mechanism. Binaryen's Asyncify pass instruments every function that can reach
+// `suspend()`. Calling `suspend()` starts an *unwind*: each instrumented frame stores its
+// locals and a resume index into the Asyncify buffer and returns, until control is back
+// in `resume()` (the scheduler side), which copies the buffer into the tasklet's
+// SavedStack. Resuming copies it back and starts a *rewind*: the frames are re-entered,
+// reload their locals and jump back to the call they were in, down to `suspend()`,
+// which stops the rewind and returns normally. All of this runs inside wasm; the host
+// is never on the path of a switch.
+//
+//   host ─► step() ─► resume(t) ─► enter(t) ─► Task#run ─► … ─► schedule() ─► suspend()
+//           not instrumented      ╰──────── instrumented by Asyncify ───────╯  (top-most)
+//
+// Roles Asyncify infers from the imports each function calls: `resume` calls
+// start_rewind/stop_unwind, so it is "bottom-most" (never instrumented, the unwind ends
+// there); `suspend` calls start_unwind/stop_rewind, so it is "top-most" (not
+// instrumented, its callers are). The build marks `enter` and `suspend` as
+// never-inlined: inlining `suspend` into a caller would make that caller top-most and
+// re-run its body on rewind; inlining tasklet code into `resume` would leave it
+// uninstrumented.
+//
+// State machine (flags are ours: Asyncify's own state cannot be imported):
+//
+//   normal ──suspend()──► unwinding ──resume() sees it──► normal (stack saved)
+//   normal ──resume(t) with saved stack──► rewinding ──suspend() re-entered──► normal
+//
+// Memory layout.
+//   [static data][shadow stack ↓ … __heap_base][heap …][scratch: stackLimit bytes]| end
+// The scratch buffer Asyncify unwinds into sits at the very end of linear memory.
+// Asyncify checks its buffer bound only after an unwind has finished, so an overflowing
+// unwind would silently overwrite whatever followed the buffer; here nothing follows,
+// and the first write past the limit traps instead. The host recognises that trap
+// (`unwinding` is set) and reports STACK_LIMIT. When the allocator grows memory the
+// scratch is no longer last; the next suspend then reserves a fresh region at the new
+// end (the old one is abandoned: at most one region per heap doubling).
+//
+// The shadow stack. AssemblyScript keeps every managed reference held in a local in a
+// frame of the shadow stack (`__stack_pointer` grows down towards `__data_end`); the GC
+// scans [__stack_pointer, __heap_base) as roots. An unwind skips the frames' epilogues,
+// so after it the tasklet's frames still occupy [__stack_pointer, base). They are
+// copied into the SavedStack next to the Asyncify frames, and copied back to the very
+// same addresses before a rewind. A suspended tasklet's references are therefore GC
+// roots through SavedStack#__visit, which this library class may define (the compiler
+// honours custom visitors only in `~lib/` files, which is where `stasis/assembly`
+// resolves to).
+//
+// SavedStack layout (one managed object, right-sized; reused while the size fits):
+//   [object header][asyncBytes u32][shadowBytes u32][capacity u32][sp u32]
+//   [Asyncify frames: asyncBytes][shadow-stack slots: shadowBytes]
+import { Tasklet } from "./tasklet";
+
+// @ts-ignore: decorator
+@external("asyncify", "start_unwind")
+declare function asyncify_start_unwind(data: usize): void;
+// @ts-ignore: decorator
+@external("asyncify", "stop_unwind")
+declare function asyncify_stop_unwind(): void;
+// @ts-ignore: decorator
+@external("asyncify", "start_rewind")
+declare function asyncify_start_rewind(data: usize): void;
+// @ts-ignore: decorator
+@external("asyncify", "stop_rewind")
+declare function asyncify_stop_rewind(): void;
+
+/** Asyncify's data structure: { current position, end } of the unwind buffer. */
+const ASYNC_DATA: usize = memory.data(2 * sizeof<usize>());
+
+let scratchStart: usize = 0;
+let scratchEnd: usize = 0;
+/** Largest Asyncify stack (bytes) one tasklet may suspend with. */
+let stackLimit: usize = 0;
+/** An unwind is in progress (set by suspend, cleared by resume). */
+let unwinding = false;
+/** A rewind is in progress (set by resume, cleared by suspend). */
+let rewinding = false;
+/** The tasklet resume() is running, or null when the scheduler runs. */
+let running: Tasklet | null = null;
+
+@final export class SavedStack {
+  asyncBytes: u32 = 0;
+  shadowBytes: u32 = 0;
+  capacity: u32 = 0;
+  sp: usize = 0;
+
+  @inline get data(): usize {
+    return changetype<usize>(this) + offsetof<SavedStack>();
+  }
+
+  @inline get bytes(): u32 {
+    return this.asyncBytes + this.shadowBytes;
+  }
+
+  static alloc(capacity: u32): SavedStack {
+    const saved = changetype<SavedStack>(__new(offsetof<SavedStack>() + capacity, idof<SavedStack>()));
+    saved.capacity = capacity;
+    return saved;
+  }
+
+  /** GC hook: the saved shadow-stack slots are references held by the suspended tasklet. */
+  // @ts-ignore: decorator
+  @unsafe __visit(cookie: u32): void {
+    let slot = this.data + this.asyncBytes;
+    const end = slot + this.shadowBytes;
+    while (slot < end) {
+      const ref = load<usize>(slot);
+      if (ref) __visit(ref, cookie);
+      slot += sizeof<usize>();
+    }
+  }
+
+  /** Write barrier for slots stored by raw memory copy (see itcms `__link`). */
+  linkSlots(): void {
+    const self = changetype<usize>(this);
+    let slot = this.data + this.asyncBytes;
+    const end = slot + this.shadowBytes;
+    while (slot < end) {
+      __link(self, load<usize>(slot), true);
+      slot += sizeof<usize>();
+    }
+  }
+}
+
+/** Sets the per-tasklet stack limit and reserves the scratch region. Once, at start-up. */
+export function initSwitch(limitBytes: u32): void {
+  // Let the allocator claim its initial memory before the scratch region is placed
+  // behind it; otherwise it would take the region for heap.
+  heap.free(heap.alloc(16));
+  stackLimit = (<usize>limitBytes + 15) & ~15;
+  if (!reserveScratch()) throw new Error("cannot reserve " + stackLimit.toString() + " bytes of tasklet stack buffer: memory cannot grow");
+}
+
+export function stackLimitBytes(): usize {
+  return stackLimit;
+}
+
+export function runningTasklet(): Tasklet | null {
+  return running;
+}
+
+export function isUnwinding(): bool {
+  return unwinding;
+}
+
+/** Keeps the scratch region at the very end of memory (see the layout above). */
+function reserveScratch(): bool {
+  const top = <usize>memory.size() << 16;
+  if (scratchEnd == top) return true;
+  const pages = <i32>((stackLimit + 0xffff) >>> 16);
+  if (memory.grow(pages) < 0) return false;
+  scratchEnd = <usize>memory.size() << 16;
+  scratchStart = scratchEnd - stackLimit;
+  return true;
+}
+
+/**
+ * Suspends the running tasklet. The caller has already recorded where the tasklet
+ * waits (a queue and a status); the scheduler runs something else and, when the
+ * tasklet is resumed, suspend() returns. Never inlined (see the header).
+ */
+export function suspend(): void {
+  if (rewinding) {
+    rewinding = false;
+    asyncify_stop_rewind();
+    return;
+  }
+  if (!reserveScratch()) throw new Error("cannot suspend: no memory for the " + stackLimit.toString() + "-byte tasklet stack buffer");
+  store<usize>(ASYNC_DATA, scratchStart);
+  store<usize>(ASYNC_DATA, scratchEnd, sizeof<usize>());
+  unwinding = true;
+  asyncify_start_unwind(ASYNC_DATA);
+}
+
+/** The bottom of every tasklet's stack. Never inlined (see the header). */
+export function enter(t: Tasklet): void {
+  t.task.run();
+}
+
+/**
+ * Runs `t` until it suspends (returns true, its stack saved) or its task returns
+ * (returns false). Not instrumented: calls the Asyncify runtime directly.
+ */
+export function resume(t: Tasklet): bool {
+  const base = __stack_pointer;
+  running = t;
+  const saved = t.saved;
+  if (saved) {
+    const asyncBytes = <usize>saved.asyncBytes;
+    const shadowBytes = <usize>saved.shadowBytes;
+    if (saved.sp + shadowBytes != base) throw new Error("stasis internal: shadow stack base moved");
+    memory.copy(scratchStart, saved.data, asyncBytes);
+    memory.copy(saved.sp, saved.data + asyncBytes, shadowBytes);
+    // The live copy is on the shadow stack now; stale slots must not stay GC roots.
+    saved.shadowBytes = 0;
+    __stack_pointer = saved.sp;
+    store<usize>(ASYNC_DATA, scratchStart + asyncBytes);
+    store<usize>(ASYNC_DATA, scratchEnd, sizeof<usize>());
+    rewinding = true;
+    asyncify_start_rewind(ASYNC_DATA);
+  }
+  enter(t);
+  running = null;
+  if (!unwinding) {
+    __stack_pointer = base;
+    return false;
+  }
+  unwinding = false;
+  asyncify_stop_unwind();
+  saveStack(t, base);
+  __stack_pointer = base;
+  return true;
+}
+
+function saveStack(t: Tasklet, base: usize): void {
+  const sp = __stack_pointer;
+  const asyncBytes = <u32>(load<usize>(ASYNC_DATA) - scratchStart);
+  const shadowBytes = <u32>(base - sp);
+  const need = asyncBytes + shadowBytes;
+  let saved = t.saved;
+  // Reuse the block while it fits and wastes less than half; otherwise right-size it.
+  // Allocation may run a GC step: the slots are still on the shadow stack, so safe.
+  if (!saved || saved.capacity < need || saved.capacity > need * 2 + 32) {
+    saved = SavedStack.alloc(need);
+    t.saved = saved;
+  }
+  saved.asyncBytes = asyncBytes;
+  saved.shadowBytes = shadowBytes;
+  saved.sp = sp;
+  memory.copy(saved.data, scratchStart, asyncBytes);
+  memory.copy(saved.data + asyncBytes, sp, shadowBytes);
+  saved.linkSlots();
+}
+
+/**
+ * After a trap during an unwind (the Asyncify buffer ran past the end of memory):
+ * puts Asyncify back in its normal state and returns the tasklet that was suspending,
+ * or null when no unwind was in progress. Every wasm frame is gone, so the shadow stack
+ * is reset to empty.
+ */
+export function abandonUnwind(): Tasklet | null {
+  if (!unwinding) return null;
+  unwinding = false;
+  store<usize>(ASYNC_DATA, scratchStart);
+  asyncify_stop_unwind();
+  __stack_pointer = __heap_base;
+  const t = running;
+  running = null;
+  return t;
+}

@@ -1,0 +1,162 @@
+// Task and Tasklet: what a user writes and the handle the runtime gives back.
+//
+// AssemblyScript has no capturing closures, so a tasklet's code and state live in an
+// object: subclass Task, keep state in fields, implement run(). spawn(task) wraps it in
+// a Tasklet, the unit the scheduler switches.
+//
+// Status (after Stackless Python and Lua coroutines):
+//
+//   spawn ─► SUSPENDED ─(scheduler picks it)─► RUNNING ─(run() returns)─► DEAD
+//                ▲                               │
+//                │ woken (value sent, joined     │ blocks: channel, join(),
+//                │ tasklet died, switched to)    ▼ parked by switchTo()
+//                └──────────────────────────── NORMAL
+//
+//   SUSPENDED  runnable: in the run queue, waiting for its turn (or not started yet)
+//   RUNNING    the tasklet executing now (exactly one while the scheduler is inside one)
+//   NORMAL     alive but waiting for another tasklet (see `waitingFor`)
+//   DEAD       run() has returned (or the tasklet was stopped by the runtime)
+//
+// Misuse (join on itself, switchTo a dead or blocked tasklet) throws, which the host
+// reports as a MISUSE error; nothing is changed before the check.
+import { TaskletQueue } from "./queue";
+import { SavedStack, suspend } from "./switch";
+import { current, makeRunnable, runQueue } from "./scheduler";
+
+export abstract class Task {
+  /** The tasklet's body. Runs on its own stack; may block and switch freely. */
+  abstract run(): void;
+}
+
+export enum TaskletStatus {
+  Suspended = 0,
+  Running = 1,
+  Normal = 2,
+  Dead = 3,
+}
+
+/** Why a NORMAL tasklet is waiting (also reported to the host). */
+export enum WaitReason {
+  None = 0,
+  Send = 1,
+  Receive = 2,
+  Join = 3,
+  Switch = 4,
+}
+
+@final export class Tasklet {
+  status: TaskletStatus = TaskletStatus.Suspended;
+  waitingFor: WaitReason = WaitReason.None;
+  /** Set when the runtime stopped the tasklet (e.g. its stack exceeded the limit). */
+  failed: bool = false;
+  /** Suspended stack; null before the first switch and after death. */
+  saved: SavedStack | null = null;
+  /** The tasklets blocked in join() on this one; created on first use. */
+  joiners: TaskletQueue | null = null;
+
+  // Intrusive links: the queue this tasklet waits in (see queue.ts).
+  queue: TaskletQueue | null = null;
+  qprev: Tasklet | null = null;
+  qnext: Tasklet | null = null;
+  // Registry of live tasklets (see scheduler.ts).
+  prevLive: Tasklet | null = null;
+  nextLive: Tasklet | null = null;
+
+  // A value in transit through a channel while this tasklet is blocked on it.
+  xferRef: Object | null = null;
+  xferBits: u64 = 0;
+  xferOk: bool = false;
+
+  constructor(public readonly id: i32, public readonly task: Task) {}
+
+  get isAlive(): bool {
+    return this.status != TaskletStatus.Dead;
+  }
+
+  /** Bytes this tasklet's suspended stack occupies (0 when not suspended). */
+  get stackBytes(): u32 {
+    const saved = this.saved;
+    return saved ? saved.bytes : 0;
+  }
+
+  /** Blocks the current tasklet until this one is dead. */
+  join(): void {
+    const me = current();
+    if (me === this) throw new Error("join: tasklet " + this.id.toString() + " cannot join itself");
+    if (this.status == TaskletStatus.Dead) return;
+    let joiners = this.joiners;
+    if (!joiners) this.joiners = joiners = new TaskletQueue();
+    me.block(WaitReason.Join, joiners);
+    suspend();
+  }
+
+  /**
+   * Switches directly to this tasklet (greenlet style): it runs next, and the current
+   * tasklet is parked (NORMAL) until some tasklet switches back to it. A no-op on
+   * the current tasklet. The target must be runnable or parked by switchTo().
+   */
+  switchTo(): void {
+    const me = current();
+    if (me === this) return;
+    if (this.status == TaskletStatus.Dead) throw new Error("switchTo: tasklet " + this.id.toString() + " is dead and cannot be resumed");
+    if (this.status == TaskletStatus.Normal && this.waitingFor != WaitReason.Switch) {
+      throw new Error("switchTo: tasklet " + this.id.toString() + " is blocked (" + waitReasonName(this.waitingFor) + ") and can only be woken by that event");
+    }
+    const q = this.queue;
+    if (q) q.remove(this);
+    this.status = TaskletStatus.Suspended;
+    this.waitingFor = WaitReason.None;
+    runQueue.unshift(this);
+    me.block(WaitReason.Switch, null);
+    suspend();
+  }
+
+  /** Marks the current tasklet as waiting (in `queue`, if any). The caller then suspends. */
+  block(reason: WaitReason, queue: TaskletQueue | null): void {
+    this.status = TaskletStatus.Normal;
+    this.waitingFor = reason;
+    if (queue) queue.push(this);
+  }
+
+  /** Wakes a NORMAL tasklet: it goes to the back of the run queue. */
+  wake(): void {
+    const q = this.queue;
+    if (q) q.remove(this);
+    makeRunnable(this);
+  }
+
+  @inline putValue<T>(value: T, ok: bool): void {
+    if (isReference<T>()) {
+      this.xferRef = changetype<Object | null>(changetype<usize>(value));
+    } else if (isFloat<T>()) {
+      this.xferBits = sizeof<T>() == 8 ? reinterpret<u64>(<f64>value) : <u64>reinterpret<u32>(<f32>value);
+    } else {
+      this.xferBits = <u64>value;
+    }
+    this.xferOk = ok;
+  }
+
+  @inline takeValue<T>(): T {
+    let value: T;
+    if (isReference<T>()) {
+      value = changetype<T>(changetype<usize>(this.xferRef));
+      this.xferRef = null;
+    } else if (isFloat<T>()) {
+      value = sizeof<T>() == 8 ? <T>reinterpret<f64>(this.xferBits) : <T>reinterpret<f32>(<u32>this.xferBits);
+    } else {
+      value = <T>this.xferBits;
+    }
+    this.xferBits = 0;
+    return value;
+  }
+}
+
+export function waitReasonName(reason: WaitReason): string {
+  switch (reason) {
+    case WaitReason.Send: return "channel send";
+    case WaitReason.Receive: return "channel receive";
+    case WaitReason.Join: return "join";
+    case WaitReason.Switch: return "parked by switchTo";
+    default: return "runnable";
+  }
+}

@@ -1,0 +1,158 @@
+// Step 1 of the build: AssemblyScript source → wasm, through asc's JS API.
+//
+// What this adds to a plain `asc prog.ts`:
+//  - A generated entry file (virtual, next to the program) re-exports the program,
+//    spawns its `main` as the first tasklet and exports the host ABI (assembly/host.ts).
+//  - `stasis/assembly` resolves to this package's assembly/ folder wherever the program
+//    lives (asc looks for it in node_modules folders; those reads are answered here).
+//  - Compiler options come from this package's asconfig.json (target release|debug).
+//  - A transform marks the switch functions as never-inlined (see assembly/switch.ts)
+//    before asc optimizes.
+//  - Diagnostics become `file:line:col: message` lines; errors throw COMPILE_ERROR.
+import { readFile } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import asc from "assemblyscript/asc";
+import binaryen from "binaryen";
+import { StasisError } from "../host/errors.ts";
+import { assemblyDir, packageRoot } from "./paths.ts";
+
+export type BuildMode = "release" | "debug";
+
+/** Functions whose inlining would break the switch (internal names, wildcards). */
+export const NEVER_INLINE = ["~lib/stasis/assembly/switch/suspend", "~lib/stasis/assembly/switch/enter"];
+
+const ENTRY_NAME = "__stasis_entry__.ts";
+
+export interface CompileOptions {
+  mode: BuildMode;
+  /** Shadow-stack bytes (AssemblyScript `--stackSize`); default 32768. */
+  shadowStackSize?: number;
+}
+
+export interface Diagnostic {
+  file: string;
+  line: number;
+  column: number;
+  severity: "error" | "warning" | "info";
+  code: number;
+  message: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.column}: ${d.severity} AS${d.code}: ${d.message}`;
+}
+
+function entrySource(programModule: string): string {
+  return [
+    `export * from "${programModule}";`,
+    `import { main as __stasis_user_main } from "${programModule}";`,
+    `import { Task } from "stasis/assembly";`,
+    `import { spawnMain } from "stasis/assembly/scheduler";`,
+    `export { __stasis_abi, __stasis_init, __stasis_step, __stasis_current, __stasis_unwinding, __stasis_stack_limit,`,
+    `  __stasis_heap_base, __stasis_recover, __stasis_live_count, __stasis_tasklets, __stasis_free } from "stasis/assembly/host";`,
+    `class __StasisMain extends Task { run(): void { __stasis_user_main(); } }`,
+    `export function __stasis_start(): void { spawnMain(new __StasisMain()); }`,
+    ``,
+  ].join("\n");
+}
+
+/** Maps a path asc asks for under some node_modules/stasis/assembly to our assembly/ folder. */
+function stasisAssemblyPath(path: string): string | null {
+  const marker = `${sep}node_modules${sep}stasis${sep}assembly${sep}`;
+  const at = path.lastIndexOf(marker);
+  if (at < 0) return null;
+  return join(assemblyDir(), path.slice(at + marker.length));
+}
+
+export async function compileProgram(entry: string, options: CompileOptions): Promise<Uint8Array> {
+  const entryPath = resolve(entry);
+  const baseDir = dirname(entryPath);
+  const programModule = "./" + basename(entryPath).replace(/\.ts$/, "");
+  const virtualEntry = join(baseDir, ENTRY_NAME);
+  const diagnostics: Diagnostic[] = [];
+  let output: Uint8Array | undefined;
+
+  const argv = [ENTRY_NAME, "--config", join(packageRoot(), "asconfig.json"), "--target", options.mode, "--outFile", "out.wasm", "--noColors", "--baseDir", baseDir];
+  if (options.shadowStackSize !== undefined) argv.push("--stackSize", String(options.shadowStackSize));
+
+  const sink = { write: () => true };
+  const result = await asc.main(argv, {
+    stdout: sink,
+    stderr: sink,
+    async readFile(filename: string, dir: string) {
+      const path = resolve(dir, filename);
+      if (path === virtualEntry) return entrySource(programModule);
+      const mapped = stasisAssemblyPath(path);
+      try {
+        return await readFile(mapped ?? path, "utf8");
+      } catch {
+        return null;
+      }
+    },
+    writeFile(_name: string, contents: Uint8Array | string) {
+      if (typeof contents !== "string") output = contents;
+    },
+    listFiles() {
+      return [];
+    },
+    reportDiagnostic(d) {
+      const source = d.range?.source;
+      let line = 0;
+      let column = 0;
+      let file = ENTRY_NAME;
+      if (source && d.range) {
+        // asc passes its full Source object; its text is not in the declared type.
+        ({ line, column } = lineAndColumn((source as { text?: string }).text ?? "", d.range.start));
+        file = displayPath(source.normalizedPath, baseDir);
+      }
+      const severity = d.category === 3 ? "error" : d.category === 2 ? "warning" : "info";
+      diagnostics.push({ file, line, column, severity, code: d.code, message: d.message });
+    },
+    // asc accepts a plain transform object and uses it as is; the declared type wants the
+    // fields asc injects into transform classes.
+    transforms: [neverInline as unknown as asc.Transform],
+  });
+
+  const errors = diagnostics.filter((d) => d.severity === "error");
+  if (errors.length > 0 || result.error) {
+    const lines = errors.map((d) => explain(d, entryPath));
+    if (lines.length === 0) lines.push(String(result.error?.message ?? result.error));
+    throw new StasisError("COMPILE_ERROR", `${relative(process.cwd(), entryPath) || entryPath} does not compile:\n${lines.join("\n")}`);
+  }
+  if (!output) throw new StasisError("COMPILE_ERROR", "the AssemblyScript compiler produced no output");
+  return output;
+}
+
+function explain(d: Diagnostic, entryPath: string): string {
+  if (d.file === ENTRY_NAME && /main/.test(d.message)) {
+    return `${basename(entryPath)}:1:1: error: the program must export a function main(): void (the host runs it as the first tasklet) — ${d.message}`;
+  }
+  return formatDiagnostic(d);
+}
+
+function displayPath(normalizedPath: string, baseDir: string): string {
+  const lib = "~lib/stasis/assembly/";
+  if (normalizedPath.startsWith(lib)) return relative(process.cwd(), join(assemblyDir(), normalizedPath.slice(lib.length)));
+  if (normalizedPath.startsWith("~lib/")) return normalizedPath;
+  return relative(process.cwd(), join(baseDir, normalizedPath)) || normalizedPath;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const lineStart = before.lastIndexOf("\n") + 1;
+  return { line: before.split("\n").length, column: offset - lineStart + 1 };
+}
+
+/** Runs between compilation and asc's optimizer, while internal names are known. */
+const neverInline = {
+  afterCompile(module: binaryen.Module): void {
+    try {
+      for (const name of NEVER_INLINE) {
+        binaryen.setPassArgument("no-inline", name);
+        module.runPasses(["no-inline"]);
+      }
+    } finally {
+      binaryen.setPassArgument("no-inline", null);
+    }
+  },
+};

@@ -1,0 +1,34 @@
+// buildProgram: AssemblyScript program → Stasis module (.wasm), the whole pipeline.
+//
+//   compile (asc, compile.ts) → instrument (Asyncify + globals, instrument.ts)
+//   → stamp (module id, section.ts)
+//
+// Node-only (it reads files and runs the compiler); the result runs on any host.
+import { ABI_VERSION, type ProgramMetadata } from "../host/abi.ts";
+import { compileProgram, type BuildMode } from "./compile.ts";
+import { instrument } from "./instrument.ts";
+import { stampMetadata } from "./section.ts";
+
+export { formatDiagnostic, type BuildMode } from "./compile.ts";
+
+export interface BuildOptions {
+  /** "release" (optimized, default) or "debug" (unoptimized, with names). */
+  mode?: BuildMode;
+  /** Bytes of AssemblyScript shadow stack (references held in locals); default 32768. */
+  shadowStackSize?: number;
+}
+
+export interface BuildResult {
+  wasm: Uint8Array;
+  metadata: ProgramMetadata;
+  /** Module size in bytes before instrumentation (as asc compiled it) and after (final). */
+  sizes: { compiled: number; instrumented: number };
+}
+
+export async function buildProgram(entry: string, options: BuildOptions = {}): Promise<BuildResult> {
+  const mode = options.mode ?? "release";
+  const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize });
+  const instrumented = instrument(compiled, mode);
+  const { wasm, metadata } = stampMetadata(instrumented.wasm, { abi: ABI_VERSION, mode });
+  return { wasm, metadata, sizes: { compiled: instrumented.sizeBefore, instrumented: wasm.length } };
+}

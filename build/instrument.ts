@@ -1,0 +1,85 @@
+// Step 2 of the build: instrument the compiled module with Asyncify, expose its
+// mutable globals, and optimize.
+//
+//  - Asyncify instruments exactly the functions that can reach a switch: the only
+//    state-changing calls are the in-module asyncify.* imports used by
+//    assembly/switch.ts; all host imports are declared as never switching. Indirect
+//    calls are still assumed to switch, because a tasklet may yield inside a function
+//    it calls through a function reference.
+//  - Every mutable global (AssemblyScript's runtime, the scheduler's, Asyncify's own
+//    state) is exported as `__stasis_g<index>`, so the host can read and write all of
+//    them; "Freeze and thaw" saves them.
+//  - Binaryen's pass arguments and optimize levels are process-global: each is restored
+//    after use.
+import binaryen from "binaryen";
+import { GLOBAL_EXPORT_PREFIX } from "../host/abi.ts";
+import { StasisError } from "../host/errors.ts";
+import { NEVER_INLINE, type BuildMode } from "./compile.ts";
+
+
+const FEATURES =
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.SignExt |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt;
+
+function withPassArguments<T>(args: Record<string, string>, run: () => T): T {
+  try {
+    for (const [key, value] of Object.entries(args)) binaryen.setPassArgument(key, value);
+    return run();
+  } finally {
+    for (const key of Object.keys(args)) binaryen.setPassArgument(key, null);
+  }
+}
+
+function withLevels<T>(optimize: number, shrink: number, debugInfo: boolean, run: () => T): T {
+  const previous = [binaryen.getOptimizeLevel(), binaryen.getShrinkLevel(), binaryen.getDebugInfo()] as const;
+  binaryen.setOptimizeLevel(optimize);
+  binaryen.setShrinkLevel(shrink);
+  binaryen.setDebugInfo(debugInfo);
+  try {
+    return run();
+  } finally {
+    binaryen.setOptimizeLevel(previous[0]);
+    binaryen.setShrinkLevel(previous[1]);
+    binaryen.setDebugInfo(previous[2]);
+  }
+}
+
+export interface Instrumented {
+  wasm: Uint8Array;
+  /** Size of the compiled module as emitted without names, before instrumentation. */
+  sizeBefore: number;
+}
+
+export function instrument(compiled: Uint8Array, mode: BuildMode): Instrumented {
+  const module = binaryen.readBinaryWithFeatures(compiled, FEATURES);
+  try {
+    for (const name of NEVER_INLINE) {
+      if (!module.getFunction(name)) {
+        throw new StasisError("COMPILE_ERROR", `stasis internal: ${name} is missing from the compiled module (inlined or renamed); the switch would be unsafe`);
+      }
+    }
+    const debug = mode === "debug";
+    const sizeBefore = withLevels(0, 0, debug, () => module.emitBinary().length);
+    withPassArguments({ "asyncify-ignore-imports": "*" }, () => module.runPasses(["asyncify"]));
+    const wasm = withLevels(debug ? 0 : 3, 0, debug, () => {
+      if (!debug) module.optimize();
+      exportMutableGlobals(module);
+      if (!module.validate()) throw new StasisError("COMPILE_ERROR", "stasis internal: the instrumented module does not validate");
+      return module.emitBinary();
+    });
+    return { wasm, sizeBefore };
+  } finally {
+    module.dispose();
+  }
+}
+
+function exportMutableGlobals(module: binaryen.Module): void {
+  const count = module.getNumGlobals();
+  for (let i = 0; i < count; i++) {
+    const info = binaryen.getGlobalInfo(module.getGlobalByIndex(i));
+    if (info.mutable && !info.module) module.addGlobalExport(info.name, GLOBAL_EXPORT_PREFIX + i);
+  }
+}

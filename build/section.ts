@@ -1,0 +1,35 @@
+// Step 3 of the build: stamp the module with its identity.
+//
+// A custom section named "stasis" is appended to the finished module. Its payload is
+// UTF-8 JSON (ProgramMetadata in host/abi.ts): the ABI version, the build mode and the
+// module id, the SHA-256 of every byte before the section. Images ("Freeze and thaw")
+// name the module they need by this id.
+import { createHash } from "node:crypto";
+import { METADATA_SECTION, type ProgramMetadata } from "../host/abi.ts";
+
+function leb128(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = value & 0x7f;
+    value >>>= 7;
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+  return out;
+}
+
+export function moduleId(wasm: Uint8Array): string {
+  return createHash("sha256").update(wasm).digest("hex");
+}
+
+export function stampMetadata(wasm: Uint8Array, fields: Omit<ProgramMetadata, "moduleId">): { wasm: Uint8Array; metadata: ProgramMetadata } {
+  const metadata: ProgramMetadata = { ...fields, moduleId: moduleId(wasm) };
+  const name = new TextEncoder().encode(METADATA_SECTION);
+  const payload = new TextEncoder().encode(JSON.stringify(metadata));
+  const body = [...leb128(name.length), ...name, ...payload];
+  const section = Uint8Array.from([0, ...leb128(body.length), ...body]);
+  const out = new Uint8Array(wasm.length + section.length);
+  out.set(wasm);
+  out.set(section, wasm.length);
+  return { wasm: out, metadata };
+}

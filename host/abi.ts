@@ -1,0 +1,58 @@
+// The contract between a Stasis module and the host: names, numbers and layouts that
+// assembly/host.ts, assembly/scheduler.ts and build/ produce. Keep them in step.
+
+/** Bump together with STASIS_ABI in assembly/host.ts. */
+export const ABI_VERSION = 1;
+
+/** Name of the custom section holding ProgramMetadata as JSON (build/section.ts). */
+export const METADATA_SECTION = "stasis";
+
+/** Prefix of the exports exposing mutable globals (build/instrument.ts). */
+export const GLOBAL_EXPORT_PREFIX = "__stasis_g";
+
+export interface ProgramMetadata {
+  abi: number;
+  mode: "release" | "debug";
+  /** SHA-256 (hex) of the module bytes before the metadata section. */
+  moduleId: string;
+}
+
+/** Results of __stasis_step (assembly/scheduler.ts). */
+export const STEP_DONE = 0;
+export const STEP_BUDGET = 1;
+export const STEP_BLOCKED = 2;
+
+export type TaskletStatus = "suspended" | "running" | "normal" | "dead";
+/** Indexed by assembly/tasklet.ts TaskletStatus. */
+export const TASKLET_STATUS: readonly TaskletStatus[] = ["suspended", "running", "normal", "dead"];
+
+export type WaitReason = "none" | "send" | "receive" | "join" | "switch";
+/** Indexed by assembly/tasklet.ts WaitReason. */
+export const WAIT_REASON: readonly WaitReason[] = ["none", "send", "receive", "join", "switch"];
+
+/** Bytes per record of __stasis_tasklets (assembly/host.ts). */
+export const TASKLET_RECORD_BYTES = 12;
+
+/** The functions and objects every Stasis module exports. */
+export interface StasisExports {
+  memory: WebAssembly.Memory;
+  _initialize(): void;
+  __stasis_abi(): number;
+  __stasis_init(stackLimit: number): void;
+  __stasis_start(): void;
+  __stasis_step(budget: number): number;
+  __stasis_current(): number;
+  __stasis_unwinding(): number;
+  __stasis_stack_limit(): number;
+  __stasis_heap_base(): number;
+  __stasis_recover(): number;
+  __stasis_live_count(): number;
+  __stasis_tasklets(): number;
+  __stasis_free(block: number): void;
+}
+
+export const REQUIRED_EXPORTS: readonly (keyof StasisExports)[] = [
+  "memory", "_initialize", "__stasis_abi", "__stasis_init", "__stasis_start", "__stasis_step", "__stasis_current",
+  "__stasis_unwinding", "__stasis_stack_limit", "__stasis_heap_base", "__stasis_recover", "__stasis_live_count",
+  "__stasis_tasklets", "__stasis_free",
+];

@@ -1,0 +1,40 @@
+// StasisError: the one error class of Stasis. Every failure a user can meet carries a
+// stable `code` (switch on it) and a message that says what happened and what to do.
+//
+// Who is at fault decides the code:
+//   the program's source      COMPILE_ERROR
+//   the program at run time   TRAP, ABORT, MISUSE (a tasklet broke the API contract),
+//                             STACK_LIMIT (a tasklet outgrew its stack), DEADLOCK
+//   the caller of the host    BAD_MODULE, BUSY, POISONED, BAD_OPTION
+// TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
+// error); STACK_LIMIT stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
+
+export type StasisErrorCode =
+  | "COMPILE_ERROR"
+  | "BAD_MODULE"
+  | "BAD_OPTION"
+  | "TRAP"
+  | "ABORT"
+  | "MISUSE"
+  | "STACK_LIMIT"
+  | "DEADLOCK"
+  | "BUSY"
+  | "POISONED";
+
+export interface StasisErrorDetails {
+  /** The tasklet the error happened in, when there is one. */
+  taskletId?: number;
+  cause?: unknown;
+}
+
+export class StasisError extends Error {
+  readonly code: StasisErrorCode;
+  readonly taskletId: number | undefined;
+
+  constructor(code: StasisErrorCode, message: string, details: StasisErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "StasisError";
+    this.code = code;
+    this.taskletId = details.taskletId;
+  }
+}

@@ -1,0 +1,55 @@
+// The host functions a Stasis module imports (what AssemblyScript's standard library
+// expects under "env"), wired to the runtime's options.
+//
+// abort() must not return: AssemblyScript follows it with `unreachable`. It throws a
+// ProgramAbort, which unwinds the whole wasm stack back to Runtime.step(), where it
+// becomes a StasisError naming the tasklet.
+import { readString } from "./memory.ts";
+
+export class ProgramAbort {
+  constructor(
+    readonly message: string | null,
+    readonly file: string | null,
+    readonly line: number,
+    readonly column: number,
+  ) {}
+}
+
+export interface HostIo {
+  print(line: string): void;
+  seed: number;
+}
+
+export interface ModuleAccess {
+  memory(): WebAssembly.Memory;
+  /** End of static data: every file name abort() reports lives below it. */
+  heapBase(): number;
+}
+
+export function envImports(module: ModuleAccess, io: HostIo): Record<string, (...args: never[]) => unknown> {
+  const str = (ptr: number) => readString(module.memory(), ptr);
+  return {
+    abort(message: number, file: number, line: number, column: number): never {
+      // File names are static strings. One that is not points at garbage (asc's shadow
+      // stack check does that); then the message pointer cannot be trusted either.
+      if (file >= module.heapBase()) throw new ProgramAbort(null, null, line, column);
+      throw new ProgramAbort(str(message), str(file), line, column);
+    },
+    "console.log"(message: number): void {
+      io.print(str(message) ?? "");
+    },
+    trace(message: number, count: number, a0: number, a1: number, a2: number, a3: number, a4: number): void {
+      const values = [a0, a1, a2, a3, a4].slice(0, Math.max(0, Math.min(count, 5)));
+      io.print(`trace: ${str(message) ?? ""}${values.length ? " " + values.join(", ") : ""}`);
+    },
+    seed(): number {
+      return io.seed;
+    },
+    "Date.now"(): number {
+      return Date.now();
+    },
+  };
+}
+
+/** The env imports above, by name: anything else a module imports is unknown to the host. */
+export const ENV_IMPORT_NAMES = new Set(["abort", "console.log", "trace", "seed", "Date.now"]);

@@ -1,0 +1,214 @@
+// Runtime: one running instance of a Program, driven by the host.
+//
+// State machine:
+//
+//   start() ─► ready ─step()/run()─► ready … ─► done        (main returned)
+//                 │
+//                 ├─ a tasklet traps or aborts ──────────────► poisoned (TRAP/ABORT/MISUSE)
+//                 ├─ a tasklet outgrows its stack ─► ready    (STACK_LIMIT; tasklet stopped)
+//                 └─ every tasklet blocked ─────────► ready   (DEADLOCK thrown; nothing runs)
+//
+// step() enters the module once: the scheduler inside wasm switches tasklets until the
+// budget of resumptions is spent, main returns, or nothing is runnable. A poisoned
+// runtime refuses every call with POISONED: after a trap the wasm state is not safe to
+// run (AssemblyScript cannot unwind an error), so start a new runtime instead.
+import { instantiate } from "@assemblyscript/loader";
+import {
+  STEP_BLOCKED, STEP_BUDGET, STEP_DONE, TASKLET_RECORD_BYTES, TASKLET_STATUS, WAIT_REASON,
+  type StasisExports, type TaskletStatus, type WaitReason,
+} from "./abi.ts";
+import { StasisError } from "./errors.ts";
+import { envImports, ProgramAbort } from "./imports.ts";
+import type { Program } from "./program.ts";
+
+export interface RuntimeOptions {
+  /** Receives each console.log line of the program. Default: console.log. */
+  print?: (line: string) => void;
+  /** Most bytes of stack one tasklet may suspend with. Default 65536. */
+  stackLimit?: number;
+  /** Seed of the program's Math.random. Default: the current time. */
+  seed?: number;
+}
+
+export interface StepOptions {
+  /** Most tasklet resumptions in this step. Default 10000. */
+  budget?: number;
+}
+
+export type StepStatus = "done" | "yielded";
+
+export interface TaskletInfo {
+  id: number;
+  status: TaskletStatus;
+  /** For a "normal" tasklet: what it waits for. */
+  waitingFor: WaitReason;
+  /** Bytes its suspended stack occupies (Asyncify frames + shadow-stack slots). */
+  stackBytes: number;
+}
+
+export const DEFAULT_STACK_LIMIT = 65536;
+const DEFAULT_BUDGET = 10000;
+/** run() gives the event loop a turn at least this often (ms). */
+const RUN_SLICE_MS = 10;
+
+export class Runtime {
+  private state: "ready" | "stepping" | "done" | "poisoned" = "ready";
+  private poison: StasisError | null = null;
+
+  private constructor(
+    readonly program: Program,
+    private readonly exports: StasisExports,
+  ) {}
+
+  static async start(program: Program, options: RuntimeOptions = {}): Promise<Runtime> {
+    const stackLimit = options.stackLimit ?? DEFAULT_STACK_LIMIT;
+    if (!Number.isInteger(stackLimit) || stackLimit < 1024 || stackLimit > 256 * 1024 * 1024) {
+      throw new StasisError("BAD_OPTION", `stackLimit must be a whole number of bytes from 1024 to 268435456, got ${stackLimit}`);
+    }
+    let stasis: StasisExports | undefined;
+    const access = { memory: () => stasis!.memory, heapBase: () => stasis!.__stasis_heap_base() };
+    const env = envImports(access, { print: options.print ?? ((line) => console.log(line)), seed: options.seed ?? Date.now() });
+    const { exports } = await instantiate<Record<string, unknown>>(program.module, { env });
+    stasis = exports as unknown as StasisExports;
+    const rt = new Runtime(program, stasis);
+    rt.enter(() => {
+      stasis._initialize();
+      stasis.__stasis_init(stackLimit);
+      stasis.__stasis_start();
+    });
+    return rt;
+  }
+
+  /** True once main has returned. */
+  get done(): boolean {
+    return this.state === "done";
+  }
+
+  /** The program's linear memory (make a fresh view on every use: it can grow). */
+  get memory(): WebAssembly.Memory {
+    return this.exports.memory;
+  }
+
+  get stackLimit(): number {
+    return this.exports.__stasis_stack_limit();
+  }
+
+  /** Runs tasklets until the budget is spent ("yielded") or main returns ("done"). */
+  step(options: StepOptions = {}): StepStatus {
+    const budget = options.budget ?? DEFAULT_BUDGET;
+    if (!Number.isInteger(budget) || budget < 1 || budget > 0x7fffffff) {
+      throw new StasisError("BAD_OPTION", `budget must be a whole number from 1 to 2147483647, got ${budget}`);
+    }
+    if (this.state === "done") return "done";
+    const result = this.enter(() => this.exports.__stasis_step(budget));
+    if (result === STEP_DONE) {
+      this.state = "done";
+      return "done";
+    }
+    if (result === STEP_BUDGET) return "yielded";
+    if (result === STEP_BLOCKED) throw this.deadlock();
+    throw this.fatal(new StasisError("TRAP", `stasis internal: unknown step result ${result}`));
+  }
+
+  /** Steps until main returns, giving the event loop a turn every few milliseconds. */
+  async run(options: StepOptions = {}): Promise<void> {
+    let sliceStart = Date.now();
+    while (this.step(options) !== "done") {
+      if (Date.now() - sliceStart >= RUN_SLICE_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        sliceStart = Date.now();
+      }
+    }
+  }
+
+  /** Every live tasklet (dead ones are gone), newest first. */
+  tasklets(): TaskletInfo[] {
+    return this.enter(() => {
+      const block = this.exports.__stasis_tasklets();
+      try {
+        const view = new DataView(this.memory.buffer);
+        const count = view.getUint32(block, true);
+        const list: TaskletInfo[] = [];
+        for (let i = 0, at = block + 4; i < count; i++, at += TASKLET_RECORD_BYTES) {
+          list.push({
+            id: view.getInt32(at, true),
+            status: TASKLET_STATUS[view.getUint8(at + 4)],
+            waitingFor: WAIT_REASON[view.getUint8(at + 5)],
+            stackBytes: view.getUint32(at + 8, true),
+          });
+        }
+        return list;
+      } finally {
+        this.exports.__stasis_free(block);
+      }
+    });
+  }
+
+  /** Calls into the module, turning any failure into a StasisError. */
+  private enter<T>(call: () => T): T {
+    if (this.state === "poisoned") {
+      throw new StasisError("POISONED", `this runtime stopped after an earlier error (${this.poison?.code}: ${this.poison?.message}); start a new one`, { cause: this.poison });
+    }
+    if (this.state === "stepping") {
+      throw new StasisError("BUSY", "the runtime is already running (called from inside a host callback); call it again after step() returns");
+    }
+    const previous = this.state;
+    this.state = "stepping";
+    try {
+      const result = call();
+      this.state = previous;
+      return result;
+    } catch (error) {
+      this.state = previous;
+      throw this.failure(error);
+    }
+  }
+
+  private failure(error: unknown): StasisError {
+    if (error instanceof StasisError) return error;
+    const taskletId = this.exports.__stasis_current();
+    const who = taskletId ? `tasklet ${taskletId}` : "the runtime";
+    if (error instanceof ProgramAbort) {
+      const where = error.file ? ` (${error.file}:${error.line}:${error.column})` : "";
+      const isMisuse = error.file?.startsWith("~lib/stasis/assembly/") && !error.message?.startsWith("stasis internal");
+      const message = error.message ?? describeUnreadableAbort(error);
+      return this.fatal(new StasisError(isMisuse ? "MISUSE" : "ABORT", `${who} aborted: ${message}${where}`, { taskletId }));
+    }
+    if (this.exports.__stasis_unwinding()) {
+      const stopped = this.exports.__stasis_recover();
+      return new StasisError(
+        "STACK_LIMIT",
+        `tasklet ${stopped} needed more than the stack limit of ${this.stackLimit} bytes to suspend; it was stopped and ` +
+          "its joiners were woken, the other tasklets can go on. Raise `stackLimit` in Runtime.start options, or recurse less deeply before switching.",
+        { taskletId: stopped, cause: error },
+      );
+    }
+    const detail = error instanceof Error ? error.message : String(error);
+    const hint = error instanceof RangeError ? " (the wasm call stack overflowed: recursion too deep)" : "";
+    return this.fatal(new StasisError("TRAP", `${who} trapped: ${detail}${hint}`, { taskletId: taskletId || undefined, cause: error }));
+  }
+
+  private fatal(error: StasisError): StasisError {
+    this.state = "poisoned";
+    this.poison = error;
+    error.message += ". The instance can no longer be used: start a new runtime.";
+    return error;
+  }
+
+  private deadlock(): StasisError {
+    const blocked = this.tasklets()
+      .filter((t) => t.status === "normal")
+      .map((t) => `tasklet ${t.id} (${t.waitingFor})`);
+    return new StasisError(
+      "DEADLOCK",
+      `deadlock: main has not returned and every live tasklet is blocked: ${blocked.join(", ")}. ` +
+        "Nothing can wake them; check for a receive without a sender, a join cycle, or a switchTo that is never answered.",
+    );
+  }
+}
+
+/** asc's shadow-stack overflow check aborts with pointers to strings it never emits. */
+function describeUnreadableAbort(error: ProgramAbort): string {
+  if (error.line === 1 && error.column === 1) return "stack overflow (the AssemblyScript shadow stack is full: recursion too deep; build with a larger shadowStackSize)";
+  return "abort with an unreadable message";
+}
