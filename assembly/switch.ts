@@ -172,9 +172,12 @@ export function suspend(): void {
 }
 
 /** The bottom of every tasklet's stack. Never inlined (see the header). */
-export function enter(t: Tasklet): void {
-  t.task.run();
+export function enter(): void {
+  running!.task.run();
 }
+
+/** Stack pointer the tasklet runs at: its saved innermost frame, or the base. */
+let enterSp: usize = 0;
 
 /**
  * Runs `t` until it suspends (returns true, its stack saved) or its task returns
@@ -183,6 +186,7 @@ export function enter(t: Tasklet): void {
 export function resume(t: Tasklet): bool {
   const base = __stack_pointer;
   running = t;
+  enterSp = base;
   const saved = t.saved;
   if (saved) {
     const asyncBytes = <usize>saved.asyncBytes;
@@ -190,35 +194,48 @@ export function resume(t: Tasklet): bool {
     if (saved.sp + shadowBytes != base) throw new Error("stasis internal: shadow stack base moved");
     memory.copy(scratchStart, saved.data, asyncBytes);
     memory.copy(saved.sp, saved.data + asyncBytes, shadowBytes);
-    // The live copy is on the shadow stack now; stale slots must not stay GC roots.
+    // The live copy is back on the shadow stack; stale slots must not stay GC roots.
     saved.shadowBytes = 0;
-    __stack_pointer = saved.sp;
     store<usize>(ASYNC_DATA, scratchStart + asyncBytes);
     store<usize>(ASYNC_DATA, scratchEnd, sizeof<usize>());
+    enterSp = saved.sp;
     rewinding = true;
-    asyncify_start_rewind(ASYNC_DATA);
   }
-  enter(t);
+  const suspended = switchInto(base);
   running = null;
+  return suspended;
+}
+
+/**
+ * The part of resume() that moves __stack_pointer below `base`. It must hold no
+ * managed references (AssemblyScript would spill them into the shadow stack at the
+ * moved pointer, over the tasklet's frames): it works on globals and raw addresses.
+ */
+function switchInto(base: usize): bool {
+  __stack_pointer = enterSp;
+  if (rewinding) asyncify_start_rewind(ASYNC_DATA);
+  enter();
   if (!unwinding) {
     __stack_pointer = base;
     return false;
   }
   unwinding = false;
   asyncify_stop_unwind();
-  saveStack(t, base);
+  // Read before any callee pushes a frame: the tasklet's frames are [sp, base).
+  // __stack_pointer stays below them, so they remain GC roots while saveRunning
+  // allocates, and its own frame goes below them.
+  saveRunning(__stack_pointer, base);
   __stack_pointer = base;
   return true;
 }
 
-function saveStack(t: Tasklet, base: usize): void {
-  const sp = __stack_pointer;
+function saveRunning(sp: usize, base: usize): void {
+  const t = running!;
   const asyncBytes = <u32>(load<usize>(ASYNC_DATA) - scratchStart);
   const shadowBytes = <u32>(base - sp);
   const need = asyncBytes + shadowBytes;
   let saved = t.saved;
   // Reuse the block while it fits and wastes less than half; otherwise right-size it.
-  // Allocation may run a GC step: the slots are still on the shadow stack, so safe.
   if (!saved || saved.capacity < need || saved.capacity > need * 2 + 32) {
     saved = SavedStack.alloc(need);
     t.saved = saved;

@@ -19,7 +19,7 @@ import { assemblyDir, packageRoot } from "./paths.ts";
 export type BuildMode = "release" | "debug";
 
 /** Functions whose inlining would break the switch (internal names, wildcards). */
-export const NEVER_INLINE = ["~lib/stasis/assembly/switch/suspend", "~lib/stasis/assembly/switch/enter"];
+export const NEVER_INLINE = ["~lib/stasis/assembly/switch/suspend", "~lib/stasis/assembly/switch/enter", "~lib/stasis/assembly/switch/switchInto"];
 
 const ENTRY_NAME = "__stasis_entry__.ts";
 

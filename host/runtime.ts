@@ -57,7 +57,9 @@ export class Runtime {
 
   private constructor(
     readonly program: Program,
-    private readonly exports: StasisExports,
+    private readonly stasis: StasisExports,
+    /** The program's own exports (functions it exports besides main), for the host to call between steps. */
+    readonly exports: Record<string, unknown>,
   ) {}
 
   static async start(program: Program, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -70,7 +72,7 @@ export class Runtime {
     const env = envImports(access, { print: options.print ?? ((line) => console.log(line)), seed: options.seed ?? Date.now() });
     const { exports } = await instantiate<Record<string, unknown>>(program.module, { env });
     stasis = exports as unknown as StasisExports;
-    const rt = new Runtime(program, stasis);
+    const rt = new Runtime(program, stasis, exports);
     rt.enter(() => {
       stasis._initialize();
       stasis.__stasis_init(stackLimit);
@@ -86,11 +88,11 @@ export class Runtime {
 
   /** The program's linear memory (make a fresh view on every use: it can grow). */
   get memory(): WebAssembly.Memory {
-    return this.exports.memory;
+    return this.stasis.memory;
   }
 
   get stackLimit(): number {
-    return this.exports.__stasis_stack_limit();
+    return this.stasis.__stasis_stack_limit();
   }
 
   /** Runs tasklets until the budget is spent ("yielded") or main returns ("done"). */
@@ -100,7 +102,7 @@ export class Runtime {
       throw new StasisError("BAD_OPTION", `budget must be a whole number from 1 to 2147483647, got ${budget}`);
     }
     if (this.state === "done") return "done";
-    const result = this.enter(() => this.exports.__stasis_step(budget));
+    const result = this.enter(() => this.stasis.__stasis_step(budget));
     if (result === STEP_DONE) {
       this.state = "done";
       return "done";
@@ -124,7 +126,7 @@ export class Runtime {
   /** Every live tasklet (dead ones are gone), newest first. */
   tasklets(): TaskletInfo[] {
     return this.enter(() => {
-      const block = this.exports.__stasis_tasklets();
+      const block = this.stasis.__stasis_tasklets();
       try {
         const view = new DataView(this.memory.buffer);
         const count = view.getUint32(block, true);
@@ -139,7 +141,7 @@ export class Runtime {
         }
         return list;
       } finally {
-        this.exports.__stasis_free(block);
+        this.stasis.__stasis_free(block);
       }
     });
   }
@@ -166,7 +168,7 @@ export class Runtime {
 
   private failure(error: unknown): StasisError {
     if (error instanceof StasisError) return error;
-    const taskletId = this.exports.__stasis_current();
+    const taskletId = this.stasis.__stasis_current();
     const who = taskletId ? `tasklet ${taskletId}` : "the runtime";
     if (error instanceof ProgramAbort) {
       const where = error.file ? ` (${error.file}:${error.line}:${error.column})` : "";
@@ -174,8 +176,8 @@ export class Runtime {
       const message = error.message ?? describeUnreadableAbort(error);
       return this.fatal(new StasisError(isMisuse ? "MISUSE" : "ABORT", `${who} aborted: ${message}${where}`, { taskletId }));
     }
-    if (this.exports.__stasis_unwinding()) {
-      const stopped = this.exports.__stasis_recover();
+    if (this.stasis.__stasis_unwinding()) {
+      const stopped = this.stasis.__stasis_recover();
       return new StasisError(
         "STACK_LIMIT",
         `tasklet ${stopped} needed more than the stack limit of ${this.stackLimit} bytes to suspend; it was stopped and ` +
