@@ -4,7 +4,7 @@
 // All of them are called only while no tasklet runs (between step() calls), except
 // __stasis_current, which the host also calls after a trap to name the tasklet.
 import { finish, liveTaskletCount, liveTasklets, resetAfterTrap, step } from "./scheduler";
-import { abandonUnwind, initSwitch, isUnwinding, runningTasklet, stackLimitBytes } from "./switch";
+import { initSwitch, resetStacks, runningTasklet, stackLimitBytes, takeRunning } from "./switch";
 
 /** ABI version: bump when any function here or a record layout changes meaning. */
 export const STASIS_ABI: i32 = 1;
@@ -29,10 +29,6 @@ export function __stasis_current(): i32 {
   return t ? t.id : 0;
 }
 
-export function __stasis_unwinding(): bool {
-  return isUnwinding();
-}
-
 export function __stasis_stack_limit(): u32 {
   return <u32>stackLimitBytes();
 }
@@ -42,14 +38,21 @@ export function __stasis_heap_base(): usize {
 }
 
 /**
- * After the host caught a trap out of __stasis_step. If the trap hit an unwind (the
- * tasklet's stack outgrew the limit), that tasklet is stopped, its joiners are woken,
- * and its id is returned: the runtime can go on. Otherwise returns 0 and the instance
- * must not be stepped again.
+ * After the host caught a trap out of __stasis_step, first call: resets the stacks and
+ * returns whether the trap hit an unwind (the tasklet's stack outgrew the limit). Must
+ * be called directly by the host (see resetStacks).
+ */
+export function __stasis_reset(): bool {
+  resetAfterTrap();
+  return resetStacks();
+}
+
+/**
+ * Second call, only when __stasis_reset returned true: stops the tasklet that was
+ * suspending (its joiners are woken) and returns its id. The runtime can go on.
  */
 export function __stasis_recover(): i32 {
-  const t = abandonUnwind();
-  resetAfterTrap();
+  const t = takeRunning();
   if (!t) return 0;
   t.failed = true;
   finish(t);

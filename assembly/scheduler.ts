@@ -101,13 +101,16 @@ export function step(budget: i32): i32 {
   return result;
 }
 
-/** Marks `t` dead, wakes its joiners and drops it from the registry. */
+/** Marks `t` dead, wakes its joiners (and the tasklet parked switching to it) and drops it from the registry. */
 export function finish(t: Tasklet): void {
   t.status = TaskletStatus.Dead;
   t.waitingFor = WaitReason.None;
   t.saved = null;
   const q = t.queue;
   if (q) q.remove(t);
+  const from = t.switchedFrom;
+  t.switchedFrom = null;
+  if (from && from.status == TaskletStatus.Normal && from.waitingFor == WaitReason.Switch) makeRunnable(from);
   const joiners = t.joiners;
   if (joiners) {
     while (true) {

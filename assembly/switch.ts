@@ -138,10 +138,6 @@ export function runningTasklet(): Tasklet | null {
   return running;
 }
 
-export function isUnwinding(): bool {
-  return unwinding;
-}
-
 /** Keeps the scratch region at the very end of memory (see the layout above). */
 function reserveScratch(): bool {
   const top = <usize>memory.size() << 16;
@@ -249,17 +245,23 @@ function saveRunning(sp: usize, base: usize): void {
 }
 
 /**
- * After a trap during an unwind (the Asyncify buffer ran past the end of memory):
- * puts Asyncify back in its normal state and returns the tasklet that was suspending,
- * or null when no unwind was in progress. Every wasm frame is gone, so the shadow stack
- * is reset to empty.
+ * After a trap unwound every wasm frame: empties the shadow stack and, if the trap hit
+ * an unwind (the Asyncify buffer ran past the end of memory), puts Asyncify back in
+ * its normal state and returns true. Like switchInto, it must hold no managed
+ * references: it moves __stack_pointer, so the host calls it directly.
  */
-export function abandonUnwind(): Tasklet | null {
-  if (!unwinding) return null;
+export function resetStacks(): bool {
+  __stack_pointer = __heap_base;
+  rewinding = false;
+  if (!unwinding) return false;
   unwinding = false;
   store<usize>(ASYNC_DATA, scratchStart);
   asyncify_stop_unwind();
-  __stack_pointer = __heap_base;
+  return true;
+}
+
+/** Forgets the running tasklet after a trap; returns it. */
+export function takeRunning(): Tasklet | null {
   const t = running;
   running = null;
   return t;

@@ -53,6 +53,8 @@ export enum WaitReason {
   saved: SavedStack | null = null;
   /** The tasklets blocked in join() on this one; created on first use. */
   joiners: TaskletQueue | null = null;
+  /** The tasklet that last switched to this one (woken when this one dies, as in greenlet). */
+  switchedFrom: Tasklet | null = null;
 
   // Intrusive links: the queue this tasklet waits in (see queue.ts).
   queue: TaskletQueue | null = null;
@@ -92,8 +94,9 @@ export enum WaitReason {
 
   /**
    * Switches directly to this tasklet (greenlet style): it runs next, and the current
-   * tasklet is parked (NORMAL) until some tasklet switches back to it. A no-op on
-   * the current tasklet. The target must be runnable or parked by switchTo().
+   * tasklet is parked (NORMAL) until some tasklet switches back to it, or until this
+   * one dies (then, like a greenlet's parent, it resumes). A no-op on the current
+   * tasklet. The target must be runnable or parked by switchTo().
    */
   switchTo(): void {
     const me = current();
@@ -107,6 +110,7 @@ export enum WaitReason {
     this.status = TaskletStatus.Suspended;
     this.waitingFor = WaitReason.None;
     runQueue.unshift(this);
+    this.switchedFrom = me;
     me.block(WaitReason.Switch, null);
     suspend();
   }

@@ -48,7 +48,7 @@ function entrySource(programModule: string): string {
     `import { main as __stasis_user_main } from "${programModule}";`,
     `import { Task } from "stasis/assembly";`,
     `import { spawnMain } from "stasis/assembly/scheduler";`,
-    `export { __stasis_abi, __stasis_init, __stasis_step, __stasis_current, __stasis_unwinding, __stasis_stack_limit,`,
+    `export { __stasis_abi, __stasis_init, __stasis_step, __stasis_current, __stasis_reset, __stasis_stack_limit,`,
     `  __stasis_heap_base, __stasis_recover, __stasis_live_count, __stasis_tasklets, __stasis_free } from "stasis/assembly/host";`,
     `class __StasisMain extends Task { run(): void { __stasis_user_main(); } }`,
     `export function __stasis_start(): void { spawnMain(new __StasisMain()); }`,

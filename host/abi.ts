@@ -42,7 +42,7 @@ export interface StasisExports {
   __stasis_start(): void;
   __stasis_step(budget: number): number;
   __stasis_current(): number;
-  __stasis_unwinding(): number;
+  __stasis_reset(): number;
   __stasis_stack_limit(): number;
   __stasis_heap_base(): number;
   __stasis_recover(): number;
@@ -53,6 +53,6 @@ export interface StasisExports {
 
 export const REQUIRED_EXPORTS: readonly (keyof StasisExports)[] = [
   "memory", "_initialize", "__stasis_abi", "__stasis_init", "__stasis_start", "__stasis_step", "__stasis_current",
-  "__stasis_unwinding", "__stasis_stack_limit", "__stasis_heap_base", "__stasis_recover", "__stasis_live_count",
+  "__stasis_reset", "__stasis_stack_limit", "__stasis_heap_base", "__stasis_recover", "__stasis_live_count",
   "__stasis_tasklets", "__stasis_free",
 ];

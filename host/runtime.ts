@@ -168,6 +168,9 @@ export class Runtime {
 
   private failure(error: unknown): StasisError {
     if (error instanceof StasisError) return error;
+    // First, with no frame of its own: empty the shadow stack the failed call left
+    // behind (anything else called first could overflow it).
+    const wasUnwinding = this.stasis.__stasis_reset();
     const taskletId = this.stasis.__stasis_current();
     const who = taskletId ? `tasklet ${taskletId}` : "the runtime";
     if (error instanceof ProgramAbort) {
@@ -176,7 +179,7 @@ export class Runtime {
       const message = error.message ?? describeUnreadableAbort(error);
       return this.fatal(new StasisError(isMisuse ? "MISUSE" : "ABORT", `${who} aborted: ${message}${where}`, { taskletId }));
     }
-    if (this.stasis.__stasis_unwinding()) {
+    if (wasUnwinding) {
       const stopped = this.stasis.__stasis_recover();
       return new StasisError(
         "STACK_LIMIT",

@@ -1,0 +1,55 @@
+// Memory benchmark program: main spawns `count` tasklets; each calls schedule() once,
+// then blocks receiving from one channel nobody sends on, so all stay suspended.
+// main measures the heap in use before spawning and once all are blocked, then
+// yields forever (the host stops stepping once `measured()` is true).
+import { Task, spawn, schedule, Channel } from "stasis/assembly";
+import { ROOT } from "rt/tlsf";
+import { BLOCK_OVERHEAD } from "rt/common";
+
+let count: i32 = 100000;
+let blocked: i32 = 0;
+let before: usize = 0;
+let after: usize = 0;
+let done = false;
+const never = new Channel<i32>(0);
+
+export function configure(k: i32): void { count = k; }
+export function measured(): bool { return done; }
+export function heapBefore(): usize { return before; }
+export function heapAfter(): usize { return after; }
+
+/**
+ * Bytes of linear memory in use after a full GC: memory size minus the free blocks
+ * in the TLSF allocator's free lists (wasm32 layout of ~lib/rt/tlsf's Root: 23 × 16
+ * list heads from byte 96; a free block keeps its `next` link at byte 8).
+ */
+function heapInUse(): usize {
+  __collect();
+  const root = changetype<usize>(ROOT);
+  let free: usize = 0;
+  for (let i: usize = 0; i < 23 * 16; i++) {
+    let block = load<usize>(root + 96 + (i << 2));
+    while (block) {
+      free += BLOCK_OVERHEAD + (load<usize>(block) & ~<usize>3);
+      block = load<usize>(block, 8);
+    }
+  }
+  return (<usize>memory.size() << 16) - free;
+}
+
+class Sleeper extends Task {
+  run(): void {
+    schedule();
+    blocked++;
+    never.receive();
+  }
+}
+
+export function main(): void {
+  before = heapInUse();
+  for (let i = 0; i < count; i++) spawn(new Sleeper());
+  while (blocked < count) schedule();
+  after = heapInUse();
+  done = true;
+  while (true) schedule();
+}

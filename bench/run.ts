@@ -1,0 +1,166 @@
+// `npm run bench`: Stasis tasklets against JavaScript generators, measured in one run.
+//
+// 1. Switch latency (ns per switch). bench/programs/switch.ts spawns T tasklets that
+//    each recurse D calls deep (every frame holds an int and a managed reference) and
+//    then call schedule() forever from the deepest frame. A first step (budget T + 1)
+//    runs main and brings every tasklet to its first schedule(); after that every
+//    resumption the scheduler makes is exactly one switch (unwind the yielding tasklet,
+//    pick the next from the run queue, rewind it). So we time rt.step({ budget: n })
+//    alone and divide by n: no spawning, start-up or baseline subtraction is involved.
+//    JS: T generators, each a chain of D generators delegating with yield* (the
+//    innermost yields forever), round-robined by a loop calling next(); time / n calls.
+//    n is calibrated so one repetition takes ~TARGET_MS; we print the median of REPS
+//    repetitions (after a warm-up), the ratio Stasis / JS, and the mean stackBytes a
+//    suspended tasklet saves (from rt.tasklets(), showing the depth is real).
+// 2. Memory per suspended tasklet. bench/programs/suspended.ts spawns K tasklets that
+//    each schedule() once and then block on a channel nobody sends on. The program
+//    itself reports the heap in use (memory size minus TLSF free-list bytes, after a
+//    full GC) before spawning and once all K are blocked; we print that delta / K, the
+//    linear-memory growth / K (coarser: the allocator grows memory by doubling), and
+//    the mean `stackBytes` of the suspended tasklets from rt.tasklets(). JS: heapUsed
+//    delta / K around creating K generators suspended at their first yield, after gc().
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { buildProgram } from "../build/index.ts";
+import { packageRoot } from "../build/paths.ts";
+import { Program, Runtime, type TaskletInfo } from "../host/index.ts";
+
+const REPS = 7;
+const TARGET_MS = 100;
+const K = 100_000;
+const CONFIGS = [
+  { tasklets: 2, depth: 1 },
+  { tasklets: 1000, depth: 1 },
+  { tasklets: 2, depth: 20 },
+  { tasklets: 1000, depth: 20 },
+];
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+/** Median ns per operation of `work(n)`, which performs n operations. */
+function nsPerOp(work: (n: number) => void): number {
+  let n = 1000;
+  let ms = 0;
+  for (; ; n *= 2) { // warm-up and calibration
+    const start = performance.now();
+    work(n);
+    ms = performance.now() - start;
+    if (ms >= 20) break;
+  }
+  n = Math.max(1, Math.round((n * TARGET_MS) / ms));
+  const samples: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const start = performance.now();
+    work(n);
+    samples.push(((performance.now() - start) * 1e6) / n);
+  }
+  return median(samples);
+}
+
+async function load(name: string): Promise<Program> {
+  const { wasm } = await buildProgram(join(packageRoot(), "bench", "programs", name), { mode: "release" });
+  return Program.load(wasm);
+}
+
+type Exports = Record<string, (...args: number[]) => number>;
+
+/** ns per switch, and the stack bytes each suspended tasklet saves. */
+async function stasisSwitch(program: Program, tasklets: number, depth: number): Promise<{ ns: number; stack: number }> {
+  const rt = await Runtime.start(program);
+  (rt.exports as Exports).configure(tasklets, depth);
+  rt.step({ budget: tasklets + 1 });
+  const ns = nsPerOp((n) => rt.step({ budget: n }));
+  return { ns, stack: meanStackBytes(rt.tasklets().filter((t) => t.status === "suspended")) };
+}
+
+const meanStackBytes = (list: TaskletInfo[]): number => list.reduce((sum, t) => sum + t.stackBytes, 0) / list.length;
+
+function* jsDive(level: number): Generator<void, number, void> {
+  const frame = { level }; // a reference kept alive across the yield
+  let acc = level * 7;
+  if (level > 1) acc += yield* jsDive(level - 1);
+  else for (;;) yield;
+  return acc + frame.level;
+}
+
+function jsSwitch(tasklets: number, depth: number): number {
+  const gens = Array.from({ length: tasklets }, () => jsDive(depth));
+  for (const g of gens) g.next();
+  let k = 0;
+  return nsPerOp((n) => {
+    for (let i = 0; i < n; i++) {
+      gens[k].next();
+      if (++k === tasklets) k = 0;
+    }
+  });
+}
+
+async function stasisMemory(program: Program): Promise<{ heap: number; growth: number; stack: number }> {
+  const rt = await Runtime.start(program);
+  const exports = rt.exports as Exports;
+  exports.configure(K);
+  const startBytes = rt.memory.buffer.byteLength;
+  while (!exports.measured()) rt.step({ budget: 1_000_000 });
+  const growth = rt.memory.buffer.byteLength - startBytes;
+  const stack = meanStackBytes(rt.tasklets().filter((t) => t.waitingFor === "receive"));
+  return { heap: (exports.heapAfter() - exports.heapBefore()) / K, growth: growth / K, stack };
+}
+
+function jsMemory(): number {
+  function* sleeper(): Generator<void, void, void> {
+    yield;
+  }
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const gens: Generator<void, void, void>[] = [];
+  for (let i = 0; i < K; i++) {
+    const g = sleeper();
+    g.next();
+    gens.push(g);
+  }
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / K;
+  if (gens.length !== K) throw new Error("unreachable"); // keeps gens alive across gc()
+  return bytes;
+}
+
+const fmt = (x: number, digits = 1): string => x.toFixed(digits);
+const row = (cells: string[], widths: number[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+
+async function main(): Promise<void> {
+  console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores, node ${process.version}, ${process.platform}/${process.arch}`);
+  console.log(`medians of ${REPS} repetitions (~${TARGET_MS} ms each) after warm-up\n`);
+
+  const switchProgram = await load("switch.ts");
+  const memoryProgram = await load("suspended.ts");
+
+  console.log("switch latency (ns per switch)");
+  const w1 = [22, 10, 14, 11, 20];
+  console.log(row(["tasklets x depth", "stasis", "js generator", "stasis/js", "stasis stackBytes"], w1));
+  for (const { tasklets, depth } of CONFIGS) {
+    const stasis = await stasisSwitch(switchProgram, tasklets, depth);
+    const js = jsSwitch(tasklets, depth);
+    console.log(row([`${tasklets} x depth ${depth}`, fmt(stasis.ns), fmt(js), fmt(stasis.ns / js, 2), String(stasis.stack)], w1));
+  }
+
+  console.log(`\nmemory per suspended tasklet (bytes, K = ${K}, depth 1)`);
+  const m = await stasisMemory(memoryProgram);
+  const js = jsMemory();
+  const w2 = [52, 10];
+  console.log(row(["stasis heap in use / K (TLSF, after full GC)", fmt(m.heap)], w2));
+  console.log(row(["stasis linear memory growth / K", fmt(m.growth)], w2));
+  console.log(row(["stasis mean stackBytes (rt.tasklets())", fmt(m.stack)], w2));
+  console.log(row(["js generator heapUsed / K (after gc)", fmt(js)], w2));
+  console.log(row(["stasis heap / js", fmt(m.heap / js, 2)], w2));
+}
+
+await main();
