@@ -9,9 +9,10 @@
 //    alone and divide by n: no spawning, start-up or baseline subtraction is involved.
 //    JS: T generators, each a chain of D generators delegating with yield* (the
 //    innermost yields forever), round-robined by a loop calling next(); time / n calls.
-//    n is calibrated so one repetition takes ~TARGET_MS; we print the median of REPS
-//    repetitions (after a warm-up), the ratio Stasis / JS, and the mean stackBytes a
-//    suspended tasklet saves (from rt.tasklets(), showing the depth is real).
+//    n is calibrated so one repetition takes ~TARGET_MS; we print the median (and the
+//    min-max) of REPS repetitions after a warm-up, the ratio of the medians Stasis / JS,
+//    and the mean stackBytes a suspended tasklet saves (rt.tasklets(): the depth is real).
+//    Stasis depth D = Task#run plus D nested calls; JS depth D = D generator frames.
 // 2. Memory per suspended tasklet. bench/programs/suspended.ts spawns K tasklets that
 //    each schedule() once and then block on a channel nobody sends on. The program
 //    itself reports the heap in use (memory size minus TLSF free-list bytes, after a
@@ -29,7 +30,7 @@ import { packageRoot } from "../build/paths.ts";
 import { Program, Runtime, type TaskletInfo } from "../host/index.ts";
 
 const REPS = 7;
-const TARGET_MS = 100;
+const TARGET_MS = 200;
 const K = 100_000;
 const CONFIGS = [
   { tasklets: 2, depth: 1 },
@@ -42,12 +43,17 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
 function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
+  return [...values].sort((a, b) => a - b)[values.length >> 1];
 }
 
-/** Median ns per operation of `work(n)`, which performs n operations. */
-function nsPerOp(work: (n: number) => void): number {
+interface Timing {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** ns per operation of `work(n)`, which performs n operations: median, min and max of REPS runs. */
+function nsPerOp(work: (n: number) => void): Timing {
   let n = 1000;
   let ms = 0;
   for (; ; n *= 2) { // warm-up and calibration
@@ -63,7 +69,7 @@ function nsPerOp(work: (n: number) => void): number {
     work(n);
     samples.push(((performance.now() - start) * 1e6) / n);
   }
-  return median(samples);
+  return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples) };
 }
 
 async function load(name: string): Promise<Program> {
@@ -74,7 +80,7 @@ async function load(name: string): Promise<Program> {
 type Exports = Record<string, (...args: number[]) => number>;
 
 /** ns per switch, and the stack bytes each suspended tasklet saves. */
-async function stasisSwitch(program: Program, tasklets: number, depth: number): Promise<{ ns: number; stack: number }> {
+async function stasisSwitch(program: Program, tasklets: number, depth: number): Promise<{ ns: Timing; stack: number }> {
   const rt = await Runtime.start(program);
   (rt.exports as Exports).configure(tasklets, depth);
   rt.step({ budget: tasklets + 1 });
@@ -92,7 +98,7 @@ function* jsDive(level: number): Generator<void, number, void> {
   return acc + frame.level;
 }
 
-function jsSwitch(tasklets: number, depth: number): number {
+function jsSwitch(tasklets: number, depth: number): Timing {
   const gens = Array.from({ length: tasklets }, () => jsDive(depth));
   for (const g of gens) g.next();
   let k = 0;
@@ -129,27 +135,28 @@ function jsMemory(): number {
   }
   gc();
   const bytes = (process.memoryUsage().heapUsed - before) / K;
-  if (gens.length !== K) throw new Error("unreachable"); // keeps gens alive across gc()
+  gens.length = 0; // used after the measurement, so gc() above cannot collect them
   return bytes;
 }
 
 const fmt = (x: number, digits = 1): string => x.toFixed(digits);
+const cell = (t: Timing): string => `${fmt(t.median)} (${t.min.toFixed(0)}-${t.max.toFixed(0)})`;
 const row = (cells: string[], widths: number[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
 
 async function main(): Promise<void> {
   console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores, node ${process.version}, ${process.platform}/${process.arch}`);
-  console.log(`medians of ${REPS} repetitions (~${TARGET_MS} ms each) after warm-up\n`);
+  console.log(`medians (min-max) of ${REPS} repetitions (~${TARGET_MS} ms each) after warm-up\n`);
 
   const switchProgram = await load("switch.ts");
   const memoryProgram = await load("suspended.ts");
 
   console.log("switch latency (ns per switch)");
-  const w1 = [22, 10, 14, 11, 20];
-  console.log(row(["tasklets x depth", "stasis", "js generator", "stasis/js", "stasis stackBytes"], w1));
+  const w1 = [16, 22, 22, 10, 18];
+  console.log(row(["tasklets x depth", "stasis (min-max)", "js generator (min-max)", "stasis/js", "stasis stackBytes"], w1));
   for (const { tasklets, depth } of CONFIGS) {
     const stasis = await stasisSwitch(switchProgram, tasklets, depth);
     const js = jsSwitch(tasklets, depth);
-    console.log(row([`${tasklets} x depth ${depth}`, fmt(stasis.ns), fmt(js), fmt(stasis.ns / js, 2), String(stasis.stack)], w1));
+    console.log(row([`${tasklets} x depth ${depth}`, cell(stasis.ns), cell(js), fmt(stasis.ns.median / js.median, 2), String(stasis.stack)], w1));
   }
 
   console.log(`\nmemory per suspended tasklet (bytes, K = ${K}, depth 1)`);

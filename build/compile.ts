@@ -70,6 +70,7 @@ export async function compileProgram(entry: string, options: CompileOptions): Pr
   const programModule = "./" + basename(entryPath).replace(/\.ts$/, "");
   const virtualEntry = join(baseDir, ENTRY_NAME);
   const diagnostics: Diagnostic[] = [];
+  const texts = new Map<string, string>();
   let output: Uint8Array | undefined;
 
   const argv = [ENTRY_NAME, "--config", join(packageRoot(), "asconfig.json"), "--target", options.mode, "--outFile", "out.wasm", "--noColors", "--baseDir", baseDir];
@@ -82,9 +83,11 @@ export async function compileProgram(entry: string, options: CompileOptions): Pr
     async readFile(filename: string, dir: string) {
       const path = resolve(dir, filename);
       if (path === virtualEntry) return entrySource(programModule);
-      const mapped = stasisAssemblyPath(path);
+      const file = stasisAssemblyPath(path) ?? path;
       try {
-        return await readFile(mapped ?? path, "utf8");
+        const text = await readFile(file, "utf8");
+        texts.set(file, text);
+        return text;
       } catch {
         return null;
       }
@@ -100,10 +103,11 @@ export async function compileProgram(entry: string, options: CompileOptions): Pr
       let line = 0;
       let column = 0;
       let file = ENTRY_NAME;
-      if (source && d.range) {
-        // asc passes its full Source object; its text is not in the declared type.
-        ({ line, column } = lineAndColumn((source as { text?: string }).text ?? "", d.range.start));
-        file = displayPath(source.normalizedPath, baseDir);
+      if (source && d.range && source.normalizedPath !== ENTRY_NAME) {
+        const path = sourcePath(source.normalizedPath, baseDir);
+        const text = texts.get(path);
+        if (text !== undefined) ({ line, column } = lineAndColumn(text, d.range.start));
+        file = displayPath(path);
       }
       const severity = d.category === 3 ? "error" : d.category === 2 ? "warning" : "info";
       diagnostics.push({ file, line, column, severity, code: d.code, message: d.message });
@@ -115,26 +119,34 @@ export async function compileProgram(entry: string, options: CompileOptions): Pr
 
   const errors = diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0 || result.error) {
-    const lines = errors.map((d) => explain(d, entryPath));
+    const lines = [...new Set(errors.map((d) => explain(d, entryPath)))];
     if (lines.length === 0) lines.push(String(result.error?.message ?? result.error));
-    throw new StasisError("COMPILE_ERROR", `${relative(process.cwd(), entryPath) || entryPath} does not compile:\n${lines.join("\n")}`);
+    throw new StasisError("COMPILE_ERROR", `${displayPath(entryPath)} does not compile:\n${lines.join("\n")}`);
   }
   if (!output) throw new StasisError("COMPILE_ERROR", "the AssemblyScript compiler produced no output");
   return output;
 }
 
+/** Errors in the generated entry can only mean the program lacks a proper main. */
 function explain(d: Diagnostic, entryPath: string): string {
-  if (d.file === ENTRY_NAME && /main/.test(d.message)) {
-    return `${basename(entryPath)}:1:1: error: the program must export a function main(): void (the host runs it as the first tasklet) — ${d.message}`;
+  if (d.file === ENTRY_NAME) {
+    return `${displayPath(entryPath)}:1:1: error: the program must export a function main(): void (the host runs it as the first tasklet)`;
   }
   return formatDiagnostic(d);
 }
 
-function displayPath(normalizedPath: string, baseDir: string): string {
+/** The file behind an asc source path (stasis/assembly files map to ours). */
+function sourcePath(normalizedPath: string, baseDir: string): string {
   const lib = "~lib/stasis/assembly/";
-  if (normalizedPath.startsWith(lib)) return relative(process.cwd(), join(assemblyDir(), normalizedPath.slice(lib.length)));
+  if (normalizedPath.startsWith(lib)) return join(assemblyDir(), normalizedPath.slice(lib.length));
   if (normalizedPath.startsWith("~lib/")) return normalizedPath;
-  return relative(process.cwd(), join(baseDir, normalizedPath)) || normalizedPath;
+  return join(baseDir, normalizedPath);
+}
+
+function displayPath(path: string): string {
+  if (path.startsWith("~lib/")) return path;
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith("..") ? path : rel;
 }
 
 function lineAndColumn(text: string, offset: number): { line: number; column: number } {

@@ -19,7 +19,7 @@ export interface BuildOptions {
 }
 
 export interface BuildResult {
-  wasm: Uint8Array;
+  wasm: Uint8Array<ArrayBuffer>;
   metadata: ProgramMetadata;
   /** Module size in bytes before instrumentation (as asc compiled it) and after (final). */
   sizes: { compiled: number; instrumented: number };

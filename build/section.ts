@@ -22,7 +22,7 @@ export function moduleId(wasm: Uint8Array): string {
   return createHash("sha256").update(wasm).digest("hex");
 }
 
-export function stampMetadata(wasm: Uint8Array, fields: Omit<ProgramMetadata, "moduleId">): { wasm: Uint8Array; metadata: ProgramMetadata } {
+export function stampMetadata(wasm: Uint8Array, fields: Omit<ProgramMetadata, "moduleId">): { wasm: Uint8Array<ArrayBuffer>; metadata: ProgramMetadata } {
   const metadata: ProgramMetadata = { ...fields, moduleId: moduleId(wasm) };
   const name = new TextEncoder().encode(METADATA_SECTION);
   const payload = new TextEncoder().encode(JSON.stringify(metadata));

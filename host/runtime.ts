@@ -67,11 +67,12 @@ export class Runtime {
     if (!Number.isInteger(stackLimit) || stackLimit < 1024 || stackLimit > 256 * 1024 * 1024) {
       throw new StasisError("BAD_OPTION", `stackLimit must be a whole number of bytes from 1024 to 268435456, got ${stackLimit}`);
     }
-    let stasis: StasisExports | undefined;
-    const access = { memory: () => stasis!.memory, heapBase: () => stasis!.__stasis_heap_base() };
+    // The imports need the instance's exports, which exist only after instantiation.
+    const late: { stasis?: StasisExports } = {};
+    const access = { memory: () => late.stasis!.memory, heapBase: () => late.stasis!.__stasis_heap_base() };
     const env = envImports(access, { print: options.print ?? ((line) => console.log(line)), seed: options.seed ?? Date.now() });
     const { exports } = await instantiate<Record<string, unknown>>(program.module, { env });
-    stasis = exports as unknown as StasisExports;
+    const stasis = (late.stasis = exports as unknown as StasisExports);
     const rt = new Runtime(program, stasis, exports);
     rt.enter(() => {
       stasis._initialize();

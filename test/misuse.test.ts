@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Runtime } from "../host/index.ts";
 import { call, start } from "./helpers.ts";
 
 async function runScenario(n: number) {
@@ -34,18 +35,18 @@ describe("misuse and failures give typed errors, never a hang", () => {
   });
 
   it("rejects_reentrant_step from a print callback", async () => {
-    let rt: import("../host/index.ts").Runtime | undefined;
+    const holder: { rt?: Runtime } = {};
     let inner: unknown;
-    const started = await start("primitives.ts", "release", {
+    const { rt } = await start("primitives.ts", "release", {
       print: () => {
         try {
-          rt!.step();
+          holder.rt!.step();
         } catch (e) {
           inner ??= e;
         }
       },
     });
-    rt = started.rt;
+    holder.rt = rt;
     await rt.run();
     expect(inner).toMatchObject({ code: "BUSY" });
   });
