@@ -2,67 +2,85 @@
 //
 // Every wait in Stasis (the run queue, a channel's senders or receivers, the joiners
 // of a tasklet) is one of these queues. A tasklet is in at most one queue at a time, so
-// the links live in the tasklet itself (`qprev`, `qnext`, `queue`): pushing, shifting
+// the links live in the tasklet itself (prev/next/queue addresses): pushing, shifting
 // and removing are O(1) and never allocate, which keeps a switch allocation-free.
 //
-//   head ──► [t1] ⇄ [t2] ⇄ [t3] ◄── tail        t.queue === this for each member
+//   head ──► [t1] ⇄ [t2] ⇄ [t3] ◄── tail        t.queueAddress = this, for each
+//
+// The links are raw addresses, not GC references: every tasklet in a queue is alive,
+// and every live tasklet is reachable from the scheduler's registry, so the collector
+// needs no edge through a queue. Raw links also skip the write barrier, on the hot path
+// of every switch.
 //
 // Contracts: push() requires that the tasklet is in no queue; remove() requires that it
 // is in this queue. Both are checked, because a tasklet in two queues would be resumed
 // twice and corrupt its stack.
 import { Tasklet } from "./tasklet";
 
+// @ts-ignore: decorator
+@inline function ref(address: usize): Tasklet | null {
+  return changetype<Tasklet | null>(address);
+}
+
 export class TaskletQueue {
-  head: Tasklet | null = null;
-  tail: Tasklet | null = null;
+  private head: usize = 0;
+  private tail: usize = 0;
   length: i32 = 0;
 
   get isEmpty(): bool {
-    return this.head === null;
+    return this.head == 0;
   }
 
   push(t: Tasklet): void {
-    if (t.queue !== null) throw new Error("stasis internal: tasklet " + t.id.toString() + " is already queued");
-    t.queue = this;
-    t.qnext = null;
+    if (t.queueAddress != 0) throw new Error("stasis internal: tasklet " + t.id.toString() + " is already queued");
+    const self = changetype<usize>(this);
+    const address = changetype<usize>(t);
+    t.queueAddress = self;
+    t.nextAddress = 0;
     const tail = this.tail;
-    t.qprev = tail;
-    if (tail) tail.qnext = t;
-    else this.head = t;
-    this.tail = t;
+    t.prevAddress = tail;
+    if (tail) ref(tail)!.nextAddress = address;
+    else this.head = address;
+    this.tail = address;
     this.length++;
   }
 
   /** Puts `t` first, so it is the next one shift() returns. */
   unshift(t: Tasklet): void {
-    if (t.queue !== null) throw new Error("stasis internal: tasklet " + t.id.toString() + " is already queued");
-    t.queue = this;
-    t.qprev = null;
+    if (t.queueAddress != 0) throw new Error("stasis internal: tasklet " + t.id.toString() + " is already queued");
+    const address = changetype<usize>(t);
+    t.queueAddress = changetype<usize>(this);
+    t.prevAddress = 0;
     const head = this.head;
-    t.qnext = head;
-    if (head) head.qprev = t;
-    else this.tail = t;
-    this.head = t;
+    t.nextAddress = head;
+    if (head) ref(head)!.prevAddress = address;
+    else this.tail = address;
+    this.head = address;
     this.length++;
   }
 
   shift(): Tasklet | null {
-    const t = this.head;
+    const t = ref(this.head);
     if (t) this.remove(t);
     return t;
   }
 
   remove(t: Tasklet): void {
-    if (t.queue !== this) throw new Error("stasis internal: tasklet " + t.id.toString() + " is not in this queue");
-    const prev = t.qprev;
-    const next = t.qnext;
-    if (prev) prev.qnext = next;
+    if (t.queueAddress != changetype<usize>(this)) throw new Error("stasis internal: tasklet " + t.id.toString() + " is not in this queue");
+    const prev = t.prevAddress;
+    const next = t.nextAddress;
+    if (prev) ref(prev)!.nextAddress = next;
     else this.head = next;
-    if (next) next.qprev = prev;
+    if (next) ref(next)!.prevAddress = prev;
     else this.tail = prev;
-    t.qprev = null;
-    t.qnext = null;
-    t.queue = null;
+    t.prevAddress = 0;
+    t.nextAddress = 0;
+    t.queueAddress = 0;
     this.length--;
   }
+}
+
+/** The queue a tasklet waits in, or null. */
+export function queueOf(t: Tasklet): TaskletQueue | null {
+  return changetype<TaskletQueue | null>(t.queueAddress);
 }

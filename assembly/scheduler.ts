@@ -14,7 +14,7 @@
 // so the host can list them and deadlocks can be explained; dead tasklets leave it and
 // are then reachable only through user references.
 import { Task, Tasklet, TaskletStatus, WaitReason } from "./tasklet";
-import { TaskletQueue } from "./queue";
+import { TaskletQueue, queueOf } from "./queue";
 import { resume, runningTasklet, suspend } from "./switch";
 
 export const runQueue = new TaskletQueue();
@@ -106,7 +106,7 @@ export function finish(t: Tasklet): void {
   t.status = TaskletStatus.Dead;
   t.waitingFor = WaitReason.None;
   t.saved = null;
-  const q = t.queue;
+  const q = queueOf(t);
   if (q) q.remove(t);
   const from = t.switchedFrom;
   t.switchedFrom = null;

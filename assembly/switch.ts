@@ -121,6 +121,25 @@ let running: Tasklet | null = null;
   }
 }
 
+/**
+ * memory.copy for the small, 4-byte-multiple blocks of a switch: engines implement
+ * memory.copy as a call out of generated code, which costs more than these few words.
+ */
+// @ts-ignore: decorator
+@inline function copyStack(dst: usize, src: usize, bytes: usize): void {
+  if (bytes > 256) {
+    memory.copy(dst, src, bytes);
+    return;
+  }
+  const end = src + bytes;
+  while (src + 8 <= end) {
+    store<u64>(dst, load<u64>(src));
+    src += 8;
+    dst += 8;
+  }
+  if (src < end) store<u32>(dst, load<u32>(src));
+}
+
 /** Sets the per-tasklet stack limit and reserves the scratch region. Once, at start-up. */
 export function initSwitch(limitBytes: u32): void {
   // Let the allocator claim its initial memory before the scratch region is placed
@@ -188,8 +207,8 @@ export function resume(t: Tasklet): bool {
     const asyncBytes = <usize>saved.asyncBytes;
     const shadowBytes = <usize>saved.shadowBytes;
     if (saved.sp + shadowBytes != base) throw new Error("stasis internal: shadow stack base moved");
-    memory.copy(scratchStart, saved.data, asyncBytes);
-    memory.copy(saved.sp, saved.data + asyncBytes, shadowBytes);
+    copyStack(scratchStart, saved.data, asyncBytes);
+    copyStack(saved.sp, saved.data + asyncBytes, shadowBytes);
     // The live copy is back on the shadow stack; stale slots must not stay GC roots.
     saved.shadowBytes = 0;
     store<usize>(ASYNC_DATA, scratchStart + asyncBytes);
@@ -239,8 +258,8 @@ function saveRunning(sp: usize, base: usize): void {
   saved.asyncBytes = asyncBytes;
   saved.shadowBytes = shadowBytes;
   saved.sp = sp;
-  memory.copy(saved.data, scratchStart, asyncBytes);
-  memory.copy(saved.data + asyncBytes, sp, shadowBytes);
+  copyStack(saved.data, scratchStart, asyncBytes);
+  copyStack(saved.data + asyncBytes, sp, shadowBytes);
   saved.linkSlots();
 }
 

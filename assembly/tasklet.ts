@@ -19,9 +19,9 @@
 //
 // Misuse (join on itself, switchTo a dead or blocked tasklet) throws, which the host
 // reports as a MISUSE error; nothing is changed before the check.
-import { TaskletQueue } from "./queue";
+import { TaskletQueue, queueOf } from "./queue";
 import { SavedStack, suspend } from "./switch";
-import { current, makeRunnable, runQueue } from "./scheduler";
+import { current, runQueue } from "./scheduler";
 
 export abstract class Task {
   /** The tasklet's body. Runs on its own stack; may block and switch freely. */
@@ -56,10 +56,10 @@ export enum WaitReason {
   /** The tasklet that last switched to this one (woken when this one dies, as in greenlet). */
   switchedFrom: Tasklet | null = null;
 
-  // Intrusive links: the queue this tasklet waits in (see queue.ts).
-  queue: TaskletQueue | null = null;
-  qprev: Tasklet | null = null;
-  qnext: Tasklet | null = null;
+  // Intrusive links of the queue this tasklet waits in: raw addresses (see queue.ts).
+  queueAddress: usize = 0;
+  prevAddress: usize = 0;
+  nextAddress: usize = 0;
   // Registry of live tasklets (see scheduler.ts).
   prevLive: Tasklet | null = null;
   nextLive: Tasklet | null = null;
@@ -105,7 +105,7 @@ export enum WaitReason {
     if (this.status == TaskletStatus.Normal && this.waitingFor != WaitReason.Switch) {
       throw new Error("switchTo: tasklet " + this.id.toString() + " is blocked (" + waitReasonName(this.waitingFor) + ") and can only be woken by that event");
     }
-    const q = this.queue;
+    const q = queueOf(this);
     if (q) q.remove(this);
     this.status = TaskletStatus.Suspended;
     this.waitingFor = WaitReason.None;
@@ -120,13 +120,6 @@ export enum WaitReason {
     this.status = TaskletStatus.Normal;
     this.waitingFor = reason;
     if (queue) queue.push(this);
-  }
-
-  /** Wakes a NORMAL tasklet: it goes to the back of the run queue. */
-  wake(): void {
-    const q = this.queue;
-    if (q) q.remove(this);
-    makeRunnable(this);
   }
 
   @inline putValue<T>(value: T, ok: bool): void {
