@@ -33,7 +33,8 @@ export function envImports(module: ModuleAccess, io: HostIo): Record<string, (..
       // File names are static strings. One that is not points at garbage (asc's shadow
       // stack check does that); then the message pointer cannot be trusted either.
       if (file >= module.heapBase()) throw new ProgramAbort(null, null, line, column);
-      throw new ProgramAbort(str(message), str(file), line, column);
+      // A bare assert(condition) passes no message.
+      throw new ProgramAbort(message === 0 ? "assertion failed" : str(message), str(file), line, column);
     },
     "console.log"(message: number): void {
       io.print(str(message) ?? "");

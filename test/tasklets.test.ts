@@ -58,6 +58,14 @@ describe("tasklets", () => {
     expect([...sizes.get(3)!]).toHaveLength(1);
   });
 
+  it("fits a million shallow suspended tasklets in memory", async () => {
+    const output = await runToEnd("million.ts");
+    expect(output).toHaveLength(2);
+    const mib = Number(/^parked 1000000 in (\d+) MiB of memory$/.exec(output[0])?.[1]);
+    expect(mib).toBeLessThanOrEqual(512);
+    expect(output[1]).toBe("finished 1000000");
+  });
+
   it("spawns, switches and finishes 100,000 tasklets", async () => {
     expect(await runToEnd("many.ts")).toEqual(["finished 100000 sum 4999950000"]);
   });
