@@ -1,7 +1,7 @@
 // `npm start`: builds the prime-sieve program and runs it on Stasis, with a progress
 // line on a terminal, then checks the answer against a plain sieve computed here.
 //
-//   node dist/examples/primes/main.js [limit]     (default 20000)
+//   node dist/examples/primes/main.js [limit]     (default 50000)
 import { join } from "node:path";
 import { buildProgram } from "../../build/index.ts";
 import { packageRoot } from "../../build/paths.ts";
@@ -19,7 +19,7 @@ function plainSieveCount(limit: number): number {
 }
 
 async function main(): Promise<void> {
-  const limit = Number(process.argv[2] ?? 20000);
+  const limit = Number(process.argv[2] ?? 50000);
   if (!Number.isInteger(limit) || limit < 2 || limit > 1_000_000) throw new Error("limit must be a whole number from 2 to 1000000");
   const tty = process.stdout.isTTY;
   process.stdout.write("Building examples/primes/program.ts … ");
