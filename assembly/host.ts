@@ -3,7 +3,7 @@
 //
 // All of them are called only while no tasklet runs (between step() calls), except
 // __stasis_current, which the host also calls after a trap to name the tasklet.
-import { finish, liveTaskletCount, liveTasklets, resetAfterTrap, step } from "./scheduler";
+import { finish, liveTaskletCount, liveTasklets, mainFinished, resetAfterTrap, step } from "./scheduler";
 import { initSwitch, resetStacks, runningTasklet, stackLimitBytes, takeRunning } from "./switch";
 
 /** ABI version: bump when any function here or a record layout changes meaning. */
@@ -22,6 +22,28 @@ export function __stasis_init(stackLimit: u32): void {
 
 export function __stasis_step(budget: i32): i32 {
   return step(budget);
+}
+
+export function __stasis_done(): bool {
+  return mainFinished();
+}
+
+/**
+ * Freezing helper: the index of the first chunk at or after `from` (chunks of
+ * 1 << chunkLog2 bytes, which must be a multiple of 8) holding a non-zero byte, or
+ * `end`. Runs here, over the program's own memory, because a scan in JavaScript is
+ * several times slower.
+ */
+export function __stasis_next_nonzero(from: u32, end: u32, chunkLog2: u32): u32 {
+  for (let chunk = from; chunk < end; chunk++) {
+    let at = <usize>chunk << chunkLog2;
+    const stop = at + (<usize>1 << chunkLog2);
+    while (at < stop) {
+      if (load<u64>(at) | load<u64>(at, 8) | load<u64>(at, 16) | load<u64>(at, 24)) return chunk;
+      at += 32;
+    }
+  }
+  return end;
 }
 
 export function __stasis_current(): i32 {

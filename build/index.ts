@@ -29,6 +29,6 @@ export async function buildProgram(entry: string, options: BuildOptions = {}): P
   const mode = options.mode ?? "release";
   const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize });
   const instrumented = instrument(compiled, mode);
-  const { wasm, metadata } = stampMetadata(instrumented.wasm, { abi: ABI_VERSION, mode });
+  const { wasm, metadata } = stampMetadata(instrumented.wasm, { abi: ABI_VERSION, mode, globals: instrumented.globals });
   return { wasm, metadata, sizes: { compiled: instrumented.sizeBefore, instrumented: wasm.length } };
 }

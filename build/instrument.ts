@@ -12,7 +12,8 @@
 //  - Binaryen's pass arguments and optimize levels are process-global: each is restored
 //    after use.
 import binaryen from "binaryen";
-import { GLOBAL_EXPORT_PREFIX } from "../host/abi.ts";
+import { GLOBAL_EXPORT_PREFIX, type ExportedGlobal } from "../host/abi.ts";
+import type { GlobalType } from "../host/image/format.ts";
 import { StasisError } from "../host/errors.ts";
 import { NEVER_INLINE, type BuildMode } from "./compile.ts";
 
@@ -49,6 +50,8 @@ function withLevels<T>(optimize: number, shrink: number, debugInfo: boolean, run
 
 export interface Instrumented {
   wasm: Uint8Array;
+  /** The exported mutable globals: `__stasis_g<index>` and its type. */
+  globals: ExportedGlobal[];
   /** Size of the compiled module as emitted without names, before instrumentation. */
   sizeBefore: number;
 }
@@ -60,13 +63,14 @@ export function instrument(compiled: Uint8Array, mode: BuildMode): Instrumented 
     const debug = mode === "debug";
     const sizeBefore = withLevels(0, 0, debug, () => module.emitBinary().length);
     withPassArguments({ "asyncify-ignore-imports": "*" }, () => module.runPasses(["asyncify"]));
+    let globals: ExportedGlobal[] = [];
     const wasm = withLevels(debug ? 0 : 3, 0, debug, () => {
       if (!debug) module.optimize();
-      exportMutableGlobals(module);
+      globals = exportMutableGlobals(module);
       if (!module.validate()) throw new StasisError("COMPILE_ERROR", "stasis internal: the instrumented module does not validate");
       return module.emitBinary();
     });
-    return { wasm, sizeBefore };
+    return { wasm, sizeBefore, globals };
   } finally {
     module.dispose();
   }
@@ -91,10 +95,23 @@ function checkSwitchFunctions(module: binaryen.Module): void {
   }
 }
 
-function exportMutableGlobals(module: binaryen.Module): void {
+const GLOBAL_TYPE_NAMES = new Map<number, GlobalType>([
+  [binaryen.i32, "i32"],
+  [binaryen.i64, "i64"],
+  [binaryen.f32, "f32"],
+  [binaryen.f64, "f64"],
+]);
+
+function exportMutableGlobals(module: binaryen.Module): ExportedGlobal[] {
+  const exported: ExportedGlobal[] = [];
   const count = module.getNumGlobals();
   for (let i = 0; i < count; i++) {
     const info = binaryen.getGlobalInfo(module.getGlobalByIndex(i));
-    if (info.mutable && !info.module) module.addGlobalExport(info.name, GLOBAL_EXPORT_PREFIX + i);
+    if (!info.mutable || info.module) continue;
+    const type = GLOBAL_TYPE_NAMES.get(info.type);
+    if (!type) throw new StasisError("COMPILE_ERROR", `the program has a mutable global ${info.name} of a type the host cannot save (only i32, i64, f32, f64); avoid v128 and reference-typed globals`);
+    module.addGlobalExport(info.name, GLOBAL_EXPORT_PREFIX + i);
+    exported.push({ index: i, type });
   }
+  return exported;
 }

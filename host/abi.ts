@@ -1,5 +1,6 @@
 // The contract between a Stasis module and the host: names, numbers and layouts that
 // assembly/host.ts, assembly/scheduler.ts and build/ produce. Keep them in step.
+import type { GlobalType } from "./image/format.ts";
 
 /** Bump together with STASIS_ABI in assembly/host.ts. */
 export const ABI_VERSION = 1;
@@ -10,9 +11,17 @@ export const METADATA_SECTION = "stasis";
 /** Prefix of the exports exposing mutable globals (build/instrument.ts). */
 export const GLOBAL_EXPORT_PREFIX = "__stasis_g";
 
+export interface ExportedGlobal {
+  /** Exported as `__stasis_g<index>`. */
+  index: number;
+  type: GlobalType;
+}
+
 export interface ProgramMetadata {
   abi: number;
   mode: "release" | "debug";
+  /** Every mutable global, exported for freezing. */
+  globals: ExportedGlobal[];
   /** SHA-256 (hex) of the module bytes before the metadata section. */
   moduleId: string;
 }
@@ -49,10 +58,12 @@ export interface StasisExports {
   __stasis_live_count(): number;
   __stasis_tasklets(): number;
   __stasis_free(block: number): void;
+  __stasis_done(): number;
+  __stasis_next_nonzero(from: number, end: number, chunkLog2: number): number;
 }
 
 export const REQUIRED_EXPORTS: readonly (keyof StasisExports)[] = [
   "memory", "_initialize", "__stasis_abi", "__stasis_init", "__stasis_start", "__stasis_step", "__stasis_current",
   "__stasis_reset", "__stasis_stack_limit", "__stasis_heap_base", "__stasis_recover", "__stasis_live_count",
-  "__stasis_tasklets", "__stasis_free",
+  "__stasis_tasklets", "__stasis_free", "__stasis_done", "__stasis_next_nonzero",
 ];

@@ -6,6 +6,8 @@
 //   the program at run time   TRAP, ABORT, MISUSE (a tasklet broke the API contract),
 //                             STACK_LIMIT (a tasklet outgrew its stack), DEADLOCK
 //   the caller of the host    BAD_MODULE, BUSY, POISONED, BAD_OPTION
+//   an image handed to thaw   BAD_MAGIC, UNSUPPORTED_VERSION, MODULE_MISMATCH, TRUNCATED,
+//                             CORRUPT, LIMIT (nothing is allocated before the check)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
 // error); STACK_LIMIT stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
 
@@ -19,7 +21,14 @@ export type StasisErrorCode =
   | "STACK_LIMIT"
   | "DEADLOCK"
   | "BUSY"
-  | "POISONED";
+  | "POISONED"
+  | "BAD_MAGIC"
+  | "UNSUPPORTED_VERSION"
+  | "MODULE_MISMATCH"
+  | "TRUNCATED"
+  | "CORRUPT"
+  | "LIMIT"
+  | "NOT_FROZEN";
 
 export interface StasisErrorDetails {
   /** The tasklet the error happened in, when there is one. */

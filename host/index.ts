@@ -1,6 +1,9 @@
 // The Stasis host API, runtime-neutral (Node, Deno, browsers): nothing here imports
 // `node:` modules; those live in host/node/.
-export { Program } from "./program.ts";
-export { Runtime, DEFAULT_STACK_LIMIT, type RuntimeOptions, type StepOptions, type StepStatus, type TaskletInfo } from "./runtime.ts";
+export { Program, type ProgramSource } from "./program.ts";
+export {
+  Runtime, DEFAULT_STACK_LIMIT, type RestoreOptions, type RuntimeOptions, type SnapshotOptions, type StepOptions, type StepStatus, type TaskletInfo,
+} from "./runtime.ts";
+export { compressImage, decodeImage, encodeImage, readHeader, verifyImage, type ImageContents, type ImageHeader, type ImageLimits } from "./image/index.ts";
 export { StasisError, type StasisErrorCode } from "./errors.ts";
 export type { ProgramMetadata, TaskletStatus, WaitReason } from "./abi.ts";

@@ -7,10 +7,18 @@ import { ABI_VERSION, METADATA_SECTION, REQUIRED_EXPORTS, type ProgramMetadata }
 import { StasisError } from "./errors.ts";
 import { ENV_IMPORT_NAMES } from "./imports.ts";
 
+export interface ProgramSource {
+  /** Where the .wasm came from (a path or URL); images record it to find the program again. */
+  source?: string;
+}
+
 export class Program {
   private constructor(
     readonly module: WebAssembly.Module,
     readonly metadata: ProgramMetadata,
+    /** The module's bytes, when loaded from bytes (needed to embed it in an image). */
+    readonly bytes: Uint8Array | undefined,
+    readonly source: string | undefined,
   ) {}
 
   /** The module id (SHA-256 of the built module). */
@@ -18,7 +26,7 @@ export class Program {
     return this.metadata.moduleId;
   }
 
-  static async load(bytes: BufferSource | WebAssembly.Module): Promise<Program> {
+  static async load(bytes: Uint8Array<ArrayBuffer> | WebAssembly.Module, options: ProgramSource = {}): Promise<Program> {
     let module: WebAssembly.Module;
     if (bytes instanceof WebAssembly.Module) {
       module = bytes;
@@ -29,7 +37,7 @@ export class Program {
         throw new StasisError("BAD_MODULE", `not a valid WebAssembly module (${(cause as Error).message}); pass the .wasm written by \`stasis build\``, { cause });
       }
     }
-    return new Program(module, readMetadata(module));
+    return new Program(module, readMetadata(module), bytes instanceof WebAssembly.Module ? undefined : bytes, options.source);
   }
 }
 
@@ -44,7 +52,7 @@ function readMetadata(module: WebAssembly.Module): ProgramMetadata {
   } catch (cause) {
     throw new StasisError("BAD_MODULE", "the module's \"stasis\" section is damaged; rebuild the program with `stasis build`", { cause });
   }
-  if (metadata.abi !== ABI_VERSION) {
+  if (metadata.abi !== ABI_VERSION || !Array.isArray(metadata.globals)) {
     throw new StasisError("BAD_MODULE", `the module was built for Stasis ABI ${metadata.abi}, this host speaks ABI ${ABI_VERSION}; rebuild it with this version's \`stasis build\``);
   }
   const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));

@@ -2,7 +2,8 @@
 //
 // State machine:
 //
-//   start() ─► ready ─step()/run()─► ready … ─► done        (main returned)
+//   start() or restore(image) ─► ready ─step()/run()─► ready … ─► done (main returned)
+//   snapshot() in ready or done: freezes memory + globals + host record into an image
 //                 │
 //                 ├─ a tasklet traps or aborts ──────────────► poisoned (TRAP/ABORT/MISUSE)
 //                 ├─ a tasklet outgrows its stack ─► ready    (STACK_LIMIT; tasklet stopped)
@@ -19,7 +20,11 @@ import {
 } from "./abi.ts";
 import { StasisError } from "./errors.ts";
 import { envImports, ProgramAbort } from "./imports.ts";
-import type { Program } from "./program.ts";
+import { Program } from "./program.ts";
+import { decodeImage } from "./image/decode.ts";
+import { encodeImage } from "./image/encode.ts";
+import { CHUNK_LOG2, type HostRecord, type ImageContents, type ImageGlobal, type ImageLimits, type MemoryRun } from "./image/format.ts";
+import { ABI_VERSION, GLOBAL_EXPORT_PREFIX, type ExportedGlobal } from "./abi.ts";
 
 export interface RuntimeOptions {
   /** Receives each console.log line of the program. Default: console.log. */
@@ -28,6 +33,16 @@ export interface RuntimeOptions {
   stackLimit?: number;
   /** Seed of the program's Math.random. Default: the current time. */
   seed?: number;
+}
+
+export interface RestoreOptions extends ImageLimits {
+  /** Receives each console.log line of the program. Default: console.log. */
+  print?: (line: string) => void;
+}
+
+export interface SnapshotOptions {
+  /** Put the program's .wasm inside the image, so the image alone can be thawed. */
+  embed?: boolean;
 }
 
 export interface StepOptions {
@@ -57,6 +72,8 @@ export class Runtime {
 
   private constructor(
     readonly program: Program,
+    /** Handed to the program's Math.random when it first asks; kept in images. */
+    private readonly seed: number,
     private readonly stasis: StasisExports,
     /** The program's own exports (functions it exports besides main), for the host to call between steps. */
     readonly exports: Record<string, unknown>,
@@ -67,19 +84,110 @@ export class Runtime {
     if (!Number.isInteger(stackLimit) || stackLimit < 1024 || stackLimit > 256 * 1024 * 1024) {
       throw new StasisError("BAD_OPTION", `stackLimit must be a whole number of bytes from 1024 to 268435456, got ${stackLimit}`);
     }
+    const rt = await Runtime.instantiate(program, options.print, options.seed ?? Date.now());
+    rt.enter(() => {
+      rt.stasis._initialize();
+      rt.stasis.__stasis_init(stackLimit);
+      rt.stasis.__stasis_start();
+    });
+    return rt;
+  }
+
+  /**
+   * Thaws an image into a new runtime that continues where the frozen one stopped.
+   * `program` must be the module the image was taken from (checked by module id); pass
+   * null to use the module embedded in the image. Each call gives an independent runtime.
+   */
+  static async restore(program: Program | null, image: Uint8Array, options: RestoreOptions = {}): Promise<Runtime> {
+    const contents = await decodeImage(image, options);
+    if (contents.abi !== ABI_VERSION) {
+      throw new StasisError("UNSUPPORTED_VERSION", `the image was frozen under Stasis ABI ${contents.abi}, this host speaks ABI ${ABI_VERSION}; thaw it with the Stasis version that wrote it`);
+    }
+    if (!program) {
+      if (!contents.module) throw new StasisError("MODULE_MISMATCH", `the image does not embed its program; pass the program built as module ${contents.moduleId}${contents.host.program ? ` (${contents.host.program})` : ""}`);
+      program = await Program.load(contents.module as Uint8Array<ArrayBuffer>, { source: contents.host.program });
+    }
+    if (program.id !== contents.moduleId) {
+      throw new StasisError(
+        "MODULE_MISMATCH",
+        `the image needs module ${contents.moduleId}${contents.host.program ? ` (${contents.host.program})` : ""}, but the program given is ${program.id}; thaw it with the exact .wasm it was frozen from`,
+      );
+    }
+    const rt = await Runtime.instantiate(program, options.print, contents.host.seed);
+    rt.thaw(contents);
+    return rt;
+  }
+
+  private static async instantiate(program: Program, print: ((line: string) => void) | undefined, seed: number): Promise<Runtime> {
     // The imports need the instance's exports, which exist only after instantiation.
     const late: { stasis?: StasisExports } = {};
     const access = { memory: () => late.stasis!.memory, heapBase: () => late.stasis!.__stasis_heap_base() };
-    const env = envImports(access, { print: options.print ?? ((line) => console.log(line)), seed: options.seed ?? Date.now() });
+    const env = envImports(access, { print: print ?? ((line) => console.log(line)), seed });
     const { exports } = await instantiate<Record<string, unknown>>(program.module, { env });
-    const stasis = (late.stasis = exports as unknown as StasisExports);
-    const rt = new Runtime(program, stasis, exports);
-    rt.enter(() => {
-      stasis._initialize();
-      stasis.__stasis_init(stackLimit);
-      stasis.__stasis_start();
-    });
-    return rt;
+    late.stasis = exports as unknown as StasisExports;
+    return new Runtime(program, seed, late.stasis, exports);
+  }
+
+  /**
+   * Freezes the whole computation into an image: linear memory (all-zero chunks left
+   * out), every mutable global, and the host's record. Only between steps.
+   */
+  snapshot(options: SnapshotOptions = {}): Uint8Array<ArrayBuffer> {
+    if (options.embed && !this.program.bytes) throw new StasisError("BAD_OPTION", "embed needs a program loaded from bytes (Program.load(bytes)), not from a compiled WebAssembly.Module");
+    const done = this.state === "done";
+    return this.enter(() => encodeImage(this.freeze(done, options.embed ? this.program.bytes : undefined)));
+  }
+
+  private freeze(done: boolean, module: Uint8Array | undefined): ImageContents {
+    const memory = new Uint8Array(this.memory.buffer);
+    const chunks = memory.length >>> CHUNK_LOG2;
+    const runs: MemoryRun[] = [];
+    for (let chunk = 0; ; ) {
+      const first = this.stasis.__stasis_next_nonzero(chunk, chunks, CHUNK_LOG2);
+      if (first >= chunks) break;
+      let end = first + 1;
+      while (end < chunks && this.stasis.__stasis_next_nonzero(end, end + 1, CHUNK_LOG2) === end) end++;
+      // A view, not a copy: encodeImage copies it into the image right away.
+      runs.push({ firstChunk: first, data: memory.subarray(first << CHUNK_LOG2, end << CHUNK_LOG2) });
+      chunk = end;
+    }
+    const globals = this.program.metadata.globals.map((g) => ({ index: g.index, type: g.type, bits: toBits(g, this.global(g)) }));
+    const host: HostRecord = { done, seed: this.seed };
+    if (this.program.source !== undefined) host.program = this.program.source;
+    return {
+      abi: ABI_VERSION,
+      moduleId: this.program.id,
+      memory: { pages: memory.length / 65536, chunkLog2: CHUNK_LOG2, runs },
+      globals,
+      host,
+      ...(module ? { module } : {}),
+    };
+  }
+
+  private thaw(contents: ImageContents): void {
+    const expected = this.program.metadata.globals;
+    const byIndex = new Map(contents.globals.map((g) => [g.index, g]));
+    if (contents.globals.length !== expected.length || expected.some((g) => byIndex.get(g.index)?.type !== g.type)) {
+      throw new StasisError("CORRUPT", "the image's globals do not match its module; use an earlier checkpoint");
+    }
+    const { pages, chunkLog2, runs } = contents.memory;
+    const current = this.memory.buffer.byteLength / 65536;
+    if (pages < current) throw new StasisError("CORRUPT", `the image holds ${pages} pages of memory, fewer than the module starts with (${current})`);
+    try {
+      if (pages > current) this.memory.grow(pages - current);
+    } catch (cause) {
+      throw new StasisError("LIMIT", `cannot grow memory to ${pages * 65536} bytes to thaw the image (${(cause as Error).message})`, { cause });
+    }
+    const memory = new Uint8Array(this.memory.buffer);
+    // A fresh instance is all zeros except its data segments, which lie below the heap.
+    memory.fill(0, 0, this.stasis.__stasis_heap_base());
+    for (const run of runs) memory.set(run.data, run.firstChunk << chunkLog2);
+    for (const g of expected) setBits(this.global(g), g, byIndex.get(g.index)!.bits);
+    this.state = contents.host.done ? "done" : "ready";
+  }
+
+  private global(g: ExportedGlobal): WebAssembly.Global {
+    return this.exports[GLOBAL_EXPORT_PREFIX + g.index] as WebAssembly.Global;
   }
 
   /** True once main has returned. */
@@ -210,6 +318,26 @@ export class Runtime {
       `deadlock: main has not returned and every live tasklet is blocked: ${blocked.join(", ")}. ` +
         "Nothing can wake them; check for a receive without a sender, a join cycle, or a switchTo that is never answered.",
     );
+  }
+}
+
+const scratch = new DataView(new ArrayBuffer(8));
+
+function toBits(g: ExportedGlobal, global: WebAssembly.Global): bigint {
+  switch (g.type) {
+    case "i32": scratch.setInt32(0, global.value as number, true); return BigInt(scratch.getUint32(0, true));
+    case "i64": return BigInt.asUintN(64, global.value as bigint);
+    case "f32": scratch.setFloat32(0, global.value as number, true); return BigInt(scratch.getUint32(0, true));
+    case "f64": scratch.setFloat64(0, global.value as number, true); return scratch.getBigUint64(0, true);
+  }
+}
+
+function setBits(global: WebAssembly.Global, g: ImageGlobal | ExportedGlobal, bits: bigint): void {
+  switch (g.type) {
+    case "i32": scratch.setUint32(0, Number(bits & 0xffffffffn), true); global.value = scratch.getInt32(0, true); break;
+    case "i64": global.value = BigInt.asIntN(64, bits); break;
+    case "f32": scratch.setUint32(0, Number(bits & 0xffffffffn), true); global.value = scratch.getFloat32(0, true); break;
+    case "f64": scratch.setBigUint64(0, bits, true); global.value = scratch.getFloat64(0, true); break;
   }
 }
 

@@ -1,0 +1,179 @@
+// Decoding an image, for hostile input: every length is checked against the bytes
+// that remain and against limits before anything is allocated or inflated, and every
+// failure is a StasisError with a code and a sentence saying what to do.
+//
+// Checks, in order: magic (BAD_MAGIC), format version (UNSUPPORTED_VERSION), total
+// length against the bytes present (TRUNCATED / CORRUPT), checksum (CORRUPT), ABI
+// (UNSUPPORTED_VERSION), then each section's structure (CORRUPT) and size (LIMIT).
+import { StasisError } from "../errors.ts";
+import { crc32c } from "./crc32c.ts";
+import {
+  DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, FORMAT_VERSION, GLOBAL_TYPES, HEADER_BYTES, MAGIC, MAX_GLOBALS,
+  MAX_HOST_RECORD_BYTES, SECTION_DEFLATE, SECTION_HEADER_BYTES, SectionKind, TRAILER_BYTES,
+  type HostRecord, type ImageContents, type ImageGlobal, type ImageLimits, type MemoryRun,
+} from "./format.ts";
+
+const WASM_PAGE = 65536;
+
+function corrupt(what: string): StasisError {
+  return new StasisError("CORRUPT", `the image is damaged (${what}); use an earlier checkpoint or freeze the program again`);
+}
+
+function limit(what: string): StasisError {
+  return new StasisError("LIMIT", `the image ${what}; if you trust it, raise the limit in the restore options`);
+}
+
+export interface ImageHeader {
+  formatVersion: number;
+  abi: number;
+  moduleId: string;
+  totalLength: number;
+}
+
+/** Reads and checks the header, length and checksum; never inflates anything. */
+export function readHeader(image: Uint8Array): ImageHeader {
+  for (let i = 0; i < Math.min(image.length, MAGIC.length); i++) {
+    if (image[i] !== MAGIC[i]) {
+      throw new StasisError("BAD_MAGIC", "this is not a Stasis image (wrong magic bytes); pass a file written by rt.snapshot() or `stasis run --checkpoint`");
+    }
+  }
+  if (image.length < HEADER_BYTES + TRAILER_BYTES) throw truncated(image.length, HEADER_BYTES + TRAILER_BYTES);
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const formatVersion = view.getUint16(8, true);
+  if (formatVersion !== FORMAT_VERSION) {
+    throw new StasisError("UNSUPPORTED_VERSION", `the image has format version ${formatVersion}; this Stasis reads version ${FORMAT_VERSION}. Thaw it with the Stasis version that wrote it`);
+  }
+  const totalLength = view.getBigUint64(48, true);
+  if (BigInt(image.length) < totalLength) throw truncated(image.length, totalLength);
+  if (BigInt(image.length) > totalLength) throw corrupt(`${BigInt(image.length) - totalLength} unexpected bytes after its end`);
+  const end = image.length - TRAILER_BYTES;
+  if (crc32c(image.subarray(0, end)) !== view.getUint32(end, true)) throw corrupt("checksum mismatch");
+  const abi = view.getUint32(12, true);
+  const moduleId = Array.from(image.subarray(16, 48), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { formatVersion, abi, moduleId, totalLength: image.length };
+}
+
+function truncated(have: number, need: number | bigint): StasisError {
+  return new StasisError("TRUNCATED", `the image is cut short (${have} of ${need} bytes); the write was interrupted: use the previous checkpoint`);
+}
+
+export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): Promise<ImageContents> {
+  const header = readHeader(image);
+  const maxMemory = limits.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+  const maxModule = limits.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const end = image.length - TRAILER_BYTES;
+  const count = view.getUint32(56, true);
+  if (count > 16) throw corrupt(`${count} sections`);
+  const found = new Map<SectionKind, Uint8Array>();
+  let at = HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (end - at < SECTION_HEADER_BYTES) throw corrupt("a section header runs past the end");
+    const kind = view.getUint32(at, true) as SectionKind;
+    const flags = view.getUint32(at + 4, true);
+    const stored = view.getBigUint64(at + 8, true);
+    const raw = view.getBigUint64(at + 16, true);
+    at += SECTION_HEADER_BYTES;
+    if (stored > BigInt(end - at)) throw corrupt(`section ${kind} is longer than the image`);
+    if (found.has(kind)) throw corrupt(`section ${kind} appears twice`);
+    if (flags & ~SECTION_DEFLATE) throw corrupt(`section ${kind} has unknown flags ${flags}`);
+    const maxRaw = kind === SectionKind.Memory ? BigInt(maxMemory) + 12n + 8n * BigInt(maxMemory >>> 12) : kind === SectionKind.Module ? BigInt(maxModule) : BigInt(MAX_HOST_RECORD_BYTES + MAX_GLOBALS * 16 + 4);
+    if (raw > maxRaw) throw limit(`has a ${kind === SectionKind.Module ? "module" : "section"} of ${raw} bytes, more than the limit`);
+    const payload = image.subarray(at, at + Number(stored));
+    at += Number(stored);
+    if (flags & SECTION_DEFLATE) found.set(kind, await inflate(payload, Number(raw)));
+    else if (raw !== stored) throw corrupt(`section ${kind} has mismatched lengths`);
+    else found.set(kind, payload);
+  }
+  if (at !== end) throw corrupt("bytes between the last section and the checksum");
+  for (const kind of [SectionKind.Memory, SectionKind.Globals, SectionKind.Host]) if (!found.has(kind)) throw corrupt(`section ${kind} is missing`);
+  for (const kind of found.keys()) if (kind < SectionKind.Memory || kind > SectionKind.Module) throw corrupt(`unknown section ${kind}`);
+  return {
+    abi: header.abi,
+    moduleId: header.moduleId,
+    memory: decodeMemory(found.get(SectionKind.Memory)!, maxMemory),
+    globals: decodeGlobals(found.get(SectionKind.Globals)!),
+    host: decodeHost(found.get(SectionKind.Host)!),
+    ...(found.has(SectionKind.Module) ? { module: found.get(SectionKind.Module)! } : {}),
+  };
+}
+
+function decodeMemory(payload: Uint8Array, maxMemory: number): ImageContents["memory"] {
+  if (payload.length < 12) throw corrupt("memory section too short");
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const pages = view.getUint32(0, true);
+  const chunkLog2 = view.getUint32(4, true);
+  const runCount = view.getUint32(8, true);
+  if (pages * WASM_PAGE > maxMemory) throw limit(`claims ${pages * WASM_PAGE} bytes of memory, more than the limit of ${maxMemory}`);
+  if (chunkLog2 < 5 || chunkLog2 > 16) throw corrupt(`chunk size 2^${chunkLog2}`);
+  const chunks = (pages * WASM_PAGE) / 2 ** chunkLog2;
+  if (runCount > chunks || 12 + runCount * 8 > payload.length) throw corrupt("memory run table longer than the section");
+  const runs: MemoryRun[] = [];
+  let dataAt = 12 + runCount * 8;
+  let nextFree = 0;
+  for (let i = 0; i < runCount; i++) {
+    const firstChunk = view.getUint32(12 + i * 8, true);
+    const chunkCount = view.getUint32(16 + i * 8, true);
+    if (chunkCount === 0 || firstChunk < nextFree || firstChunk + chunkCount > chunks) throw corrupt(`memory run ${i} out of order or out of bounds`);
+    const bytes = chunkCount * 2 ** chunkLog2;
+    if (bytes > payload.length - dataAt) throw corrupt(`memory run ${i} runs past the section`);
+    runs.push({ firstChunk, data: payload.subarray(dataAt, dataAt + bytes) });
+    dataAt += bytes;
+    nextFree = firstChunk + chunkCount;
+  }
+  if (dataAt !== payload.length) throw corrupt("unexpected bytes after the memory runs");
+  return { pages, chunkLog2, runs };
+}
+
+function decodeGlobals(payload: Uint8Array): ImageGlobal[] {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (payload.length < 4) throw corrupt("globals section too short");
+  const count = view.getUint32(0, true);
+  if (count > MAX_GLOBALS || 4 + count * 16 !== payload.length) throw corrupt("globals section length");
+  const globals: ImageGlobal[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = 4 + i * 16;
+    const type = GLOBAL_TYPES[view.getUint8(at + 4)];
+    if (!type || view.getUint8(at + 5) | view.getUint8(at + 6) | view.getUint8(at + 7)) throw corrupt(`global ${i} has an unknown type`);
+    globals.push({ index: view.getUint32(at, true), type, bits: view.getBigUint64(at + 8, true) });
+  }
+  return globals;
+}
+
+function decodeHost(payload: Uint8Array): HostRecord {
+  if (payload.length > MAX_HOST_RECORD_BYTES) throw limit("has a host record over 1 MiB");
+  let record: unknown;
+  try {
+    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+  } catch {
+    throw corrupt("host record is not JSON");
+  }
+  const host = record as HostRecord;
+  if (typeof record !== "object" || record === null || typeof host.done !== "boolean" || typeof host.seed !== "number" || (host.program !== undefined && typeof host.program !== "string")) {
+    throw corrupt("host record has the wrong shape");
+  }
+  return host;
+}
+
+/** Inflates deflate-raw data, refusing to produce more than `expected` bytes. */
+async function inflate(data: Uint8Array, expected: number): Promise<Uint8Array> {
+  const out = new Uint8Array(expected);
+  let length = 0;
+  const reader = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("deflate-raw")).getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (length + value.length > expected) throw corrupt("a compressed section inflates past its declared size");
+      out.set(value, length);
+      length += value.length;
+    }
+  } catch (error) {
+    if (error instanceof StasisError) throw error;
+    throw corrupt("a compressed section does not inflate");
+  } finally {
+    reader.releaseLock();
+  }
+  if (length !== expected) throw corrupt("a compressed section inflates short of its declared size");
+  return out;
+}
