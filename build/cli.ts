@@ -2,17 +2,24 @@
 // The `stasis` command line.
 //
 //   stasis build prog.ts -o prog.wasm [--debug] [--shadow-stack BYTES]
-//   stasis run prog.wasm|prog.ts [--stack-limit BYTES] [--budget N]
+//   stasis run prog.wasm|prog.ts [--checkpoint state.img] [--every 500ms] [--embed] [--stack-limit BYTES] [--budget N]
+//   stasis resume state.img|- [--program prog.wasm] [--checkpoint other.img] [--every 500ms]
+//   stasis inspect state.img [--program prog.wasm] [--json]
 //
 // Every failure prints `stasis: CODE: sentence` and exits non-zero; no stack traces.
 import { readFile, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Program, Runtime, StasisError } from "../host/index.ts";
+import { decodeImage, Program, Runtime, StasisError, type ImageContents } from "../host/index.ts";
+import { loadImage, saveImage } from "../host/node/index.ts";
 import { buildProgram, type BuildResult } from "./index.ts";
 
 const USAGE = `usage:
   stasis build <program.ts> -o <program.wasm> [--debug] [--shadow-stack <bytes>]
-  stasis run <program.wasm|program.ts> [--stack-limit <bytes>] [--budget <n>]`;
+  stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
+             [--stack-limit <bytes>] [--budget <n>]
+  stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>]
+  stasis inspect <state.img> [--program <program.wasm>] [--json]`;
 
 class UsageError extends Error {}
 
@@ -23,9 +30,18 @@ function integerOption(value: string | undefined, name: string): number | undefi
   return n;
 }
 
+function durationOption(value: string | undefined): number {
+  if (value === undefined) return 500;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
+  if (!match) throw new UsageError(`--every takes a duration like 500ms, 2s or 1m, got "${value}"`);
+  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] as "ms" | "s" | "m" ?? "ms"];
+}
+
 function formatBytes(n: number): string {
   return n.toLocaleString("en-US");
 }
+
+const print = (line: string) => process.stdout.write(line + "\n");
 
 async function build(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -52,21 +68,168 @@ function printBuild(result: BuildResult, out: string): void {
   );
 }
 
+interface DriveOptions {
+  checkpoint?: string;
+  every: number;
+  embed: boolean;
+  budget?: number;
+}
+
+/** Steps to the end, checkpointing every `every` ms, and once more on Ctrl-C or at the end. */
+async function drive(rt: Runtime, options: DriveOptions): Promise<void> {
+  const { checkpoint } = options;
+  const save = checkpoint ? () => saveImage(checkpoint, rt.snapshot({ embed: options.embed })) : async () => {};
+  const progress = process.stderr.isTTY;
+  const started = Date.now();
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+  };
+  process.on("SIGINT", onInterrupt);
+  process.on("SIGTERM", onInterrupt);
+  try {
+    let lastSave = Date.now();
+    let lastDraw = 0;
+    while (rt.step({ budget: options.budget }) !== "done") {
+      if (interrupted) {
+        await save();
+        if (progress) process.stderr.write("\r\x1b[K");
+        process.stderr.write(checkpoint ? `stasis: interrupted; state saved to ${checkpoint}: continue with \`stasis resume ${checkpoint}\`\n` : "stasis: interrupted\n");
+        process.exitCode = 130;
+        return;
+      }
+      const now = Date.now();
+      if (checkpoint && now - lastSave >= options.every) {
+        await save();
+        lastSave = now;
+      }
+      if (progress && now - lastDraw >= 200) {
+        const saved = checkpoint ? `, checkpoint ${((now - lastSave) / 1000).toFixed(1)} s ago` : "";
+        process.stderr.write(`\r\x1b[K  running ${((now - started) / 1000).toFixed(1)} s, ${rt.taskletCount()} tasklets${saved}`);
+        lastDraw = now;
+      }
+      // Let signals and I/O in between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (progress) process.stderr.write("\r\x1b[K");
+    await save();
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    process.off("SIGTERM", onInterrupt);
+  }
+}
+
 async function run(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { "stack-limit": { type: "string" }, budget: { type: "string" } },
+    options: {
+      checkpoint: { type: "string" }, every: { type: "string" }, embed: { type: "boolean" },
+      "stack-limit": { type: "string" }, budget: { type: "string" },
+    },
   });
   if (positionals.length !== 1) throw new UsageError("run takes one program (.wasm, or .ts to build first)");
   const file = positionals[0];
-  const bytes = file.endsWith(".ts") ? (await buildProgram(file)).wasm : await readFile(file);
-  const program = await Program.load(bytes);
-  const rt = await Runtime.start(program, {
-    print: (line) => process.stdout.write(line + "\n"),
-    stackLimit: integerOption(values["stack-limit"], "stack-limit"),
+  const fromSource = file.endsWith(".ts");
+  const bytes = fromSource ? (await buildProgram(file)).wasm : new Uint8Array(await readFile(file));
+  const program = await Program.load(bytes, fromSource ? {} : { source: resolve(file) });
+  const rt = await Runtime.start(program, { print, stackLimit: integerOption(values["stack-limit"], "stack-limit") });
+  await drive(rt, {
+    checkpoint: values.checkpoint,
+    every: durationOption(values.every),
+    // A program built on the fly has no .wasm to find again: carry it in the image.
+    embed: values.embed === true || fromSource,
+    budget: integerOption(values.budget, "budget"),
   });
-  await rt.run({ budget: integerOption(values.budget, "budget") });
+}
+
+async function readImageArgument(path: string): Promise<Uint8Array<ArrayBuffer>> {
+  if (path !== "-") return loadImage(path);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** The program an image needs: --program, else the embedded module, else the path it recorded. */
+async function programFor(contents: ImageContents, explicit: string | undefined): Promise<Program | null> {
+  const path = explicit ?? (contents.module ? undefined : contents.host.program);
+  if (path === undefined) return null;
+  try {
+    return await Program.load(new Uint8Array(await readFile(path)), { source: resolve(path) });
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw cause;
+    throw new StasisError("MODULE_MISMATCH", `the image needs module ${contents.moduleId}, recorded as ${path}, which does not exist; pass it with --program`, { cause });
+  }
+}
+
+async function resume(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" } },
+  });
+  if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
+  const image = await readImageArgument(positionals[0]);
+  const contents = await decodeImage(image);
+  const rt = await Runtime.restore(await programFor(contents, values.program), image, { print });
+  if (rt.done) {
+    process.stderr.write("stasis: the program in this image had already finished\n");
+    return;
+  }
+  const checkpoint = values.checkpoint ?? (positionals[0] === "-" ? undefined : positionals[0]);
+  await drive(rt, { checkpoint, every: durationOption(values.every), embed: contents.module !== undefined });
+}
+
+async function inspect(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { program: { type: "string" }, json: { type: "boolean" } },
+  });
+  if (positionals.length !== 1) throw new UsageError("inspect takes one image");
+  const image = await readImageArgument(positionals[0]);
+  const contents = await decodeImage(image);
+  const storedBytes = contents.memory.runs.reduce((sum, run) => sum + run.data.length, 0);
+  let tasklets: Awaited<ReturnType<Runtime["tasklets"]>> | null = null;
+  let taskletsNote = "";
+  try {
+    const rt = await Runtime.restore(await programFor(contents, values.program), image, { print: () => {} });
+    tasklets = rt.tasklets();
+  } catch (error) {
+    if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH") throw error;
+    taskletsNote = `unavailable: ${error.message}`;
+  }
+  const report = {
+    moduleId: contents.moduleId,
+    abi: contents.abi,
+    program: contents.host.program ?? null,
+    embeddedModuleBytes: contents.module?.length ?? 0,
+    done: contents.host.done,
+    imageBytes: image.length,
+    memoryBytes: contents.memory.pages * 65536,
+    memoryStoredBytes: storedBytes,
+    globals: contents.globals.length,
+    tasklets,
+  };
+  if (values.json) {
+    print(JSON.stringify(report, null, 2));
+    return;
+  }
+  print(`module id   ${report.moduleId} (ABI ${report.abi})`);
+  print(`program     ${report.program ?? "(not recorded)"}${report.embeddedModuleBytes ? `, embedded (${formatBytes(report.embeddedModuleBytes)} bytes)` : ""}`);
+  print(`state       ${report.done ? "finished" : "running"}`);
+  print(`image       ${formatBytes(report.imageBytes)} bytes`);
+  print(`memory      ${formatBytes(report.memoryBytes)} bytes, ${formatBytes(storedBytes)} non-zero bytes stored`);
+  print(`globals     ${report.globals}`);
+  if (!tasklets) {
+    print(`tasklets    ${taskletsNote}`);
+    return;
+  }
+  print(`tasklets    ${tasklets.length}`);
+  print("  id  status     waiting for  stack bytes");
+  for (const t of tasklets) {
+    print(`${String(t.id).padStart(4)}  ${t.status.padEnd(9)}  ${(t.status === "normal" ? t.waitingFor : "").padEnd(11)}  ${String(t.stackBytes).padStart(11)}`);
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -74,11 +237,13 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === "build") await build(rest);
     else if (command === "run") await run(rest);
+    else if (command === "resume") await resume(rest);
+    else if (command === "inspect") await inspect(rest);
     else if (command === undefined || command === "--help" || command === "-h" || command === "help") {
       process.stdout.write(USAGE + "\n");
       return command === undefined ? 2 : 0;
     } else throw new UsageError(`unknown command "${command}"`);
-    return 0;
+    return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof StasisError) {
       process.stderr.write(`stasis: ${error.code}: ${error.message}\n`);

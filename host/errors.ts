@@ -7,7 +7,8 @@
 //                             STACK_LIMIT (a tasklet outgrew its stack), DEADLOCK
 //   the caller of the host    BAD_MODULE, BUSY, POISONED, BAD_OPTION
 //   an image handed to thaw   BAD_MAGIC, UNSUPPORTED_VERSION, MODULE_MISMATCH, TRUNCATED,
-//                             CORRUPT, LIMIT (nothing is allocated before the check)
+//                             CORRUPT, LIMIT (nothing is allocated before the check),
+//                             NOT_FROZEN (no image where one was expected)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
 // error); STACK_LIMIT stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
 

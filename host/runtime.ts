@@ -232,6 +232,11 @@ export class Runtime {
     }
   }
 
+  /** How many tasklets are alive (cheaper than tasklets().length). */
+  taskletCount(): number {
+    return this.enter(() => this.stasis.__stasis_live_count());
+  }
+
   /** Every live tasklet (dead ones are gone), newest first. */
   tasklets(): TaskletInfo[] {
     return this.enter(() => {

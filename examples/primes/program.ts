@@ -9,7 +9,7 @@
 import { Task, Channel, spawn } from "stasis/assembly";
 
 /** Primes up to this number are counted (set by the host before the first step). */
-let limit = 20_000;
+let limit = 50_000;
 let found = 0;
 let largest = 0;
 

@@ -1,0 +1,99 @@
+// Checkpoints across processes: kill -9 at random moments and resume from disk, and
+// migration of a running program to another process through a pipe.
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildProgram } from "../build/index.ts";
+import { packageRoot } from "../build/paths.ts";
+import { Program, Runtime } from "../host/index.ts";
+import { loadImage } from "../host/node/index.ts";
+
+const exec = promisify(execFile);
+const cli = join(packageRoot(), "dist", "build", "cli.js");
+const ANSWER = "There are 5133 primes up to 50000; the largest is 49999.";
+let dir: string;
+let wasm: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "stasis-process-"));
+  wasm = join(dir, "primes.wasm");
+  await writeFile(wasm, (await buildProgram(join(packageRoot(), "examples", "primes", "program.ts"))).wasm);
+});
+
+/** Starts the CLI and SIGKILLs it after `ms`; resolves with what it printed. */
+function runAndKill(args: string[], ms: number): Promise<{ stdout: string; killed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), ms);
+    child.on("error", reject);
+    child.on("exit", (_code, signal) => {
+      clearTimeout(timer);
+      resolve({ stdout, killed: signal === "SIGKILL" });
+    });
+  });
+}
+
+describe("checkpoints survive kill -9", () => {
+  it("resumes 20+ times from disk and prints the uninterrupted answer", async () => {
+    const state = join(dir, "state.img");
+    let kills = 0;
+    let output = "";
+    // Start, then resume until the program finishes, killing each process at a random moment.
+    let first = true;
+    for (let round = 0; round < 200; round++) {
+      const args = first ? ["run", wasm, "--checkpoint", state, "--every", "20ms"] : ["resume", state, "--every", "20ms"];
+      if (!first || existsSync(state)) first = false;
+      const { stdout, killed } = await runAndKill(args, kills < 20 ? 250 + Math.random() * 300 : 120_000);
+      output = stdout;
+      if (existsSync(state)) await loadImage(state); // never unreadable: throws if damaged
+      if (!killed) break;
+      kills++;
+    }
+    expect(kills).toBeGreaterThanOrEqual(20);
+    expect(output.trim().split("\n").pop()).toBe(ANSWER);
+  });
+});
+
+describe("migration to another process", () => {
+  it("finishes in a child process from an image sent over a pipe", async () => {
+    const program = await Program.load(new Uint8Array(await readFile(wasm)));
+    const rt = await Runtime.start(program, { print: () => {} });
+    for (let i = 0; i < 50; i++) rt.step({ budget: 5000 });
+    expect(rt.done).toBe(false);
+    const image = rt.snapshot();
+    const child = exec(process.execPath, [cli, "resume", "-", "--program", wasm]);
+    child.child.stdin!.end(Buffer.from(image));
+    const { stdout } = await child;
+    expect(stdout.trim()).toBe(ANSWER);
+  });
+});
+
+describe("stasis resume and inspect", () => {
+  it("rejects_damaged_image with the error code and a sentence, exit code 1", async () => {
+    const damaged = join(dir, "damaged.img");
+    await writeFile(damaged, Buffer.from("STASISIM but not really an image"));
+    const result = await exec(process.execPath, [cli, "resume", damaged]).catch((e: { code: number; stderr: string }) => e);
+    expect(result).toMatchObject({ code: 1, stderr: expect.stringMatching(/^stasis: (TRUNCATED|CORRUPT): .+\n$/) });
+  });
+
+  it("inspects an image: module, sizes and every tasklet", async () => {
+    const program = await Program.load(new Uint8Array(await readFile(wasm)), { source: wasm });
+    const rt = await Runtime.start(program, { print: () => {} });
+    rt.step({ budget: 2000 });
+    const image = join(dir, "inspect.img");
+    await writeFile(image, rt.snapshot());
+    const { stdout } = await exec(process.execPath, [cli, "inspect", image, "--json"]);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ moduleId: program.id, program: wasm, done: false, globals: program.metadata.globals.length });
+    expect(report.tasklets.length).toBe(rt.tasklets().length);
+    expect(report.tasklets[0]).toEqual(rt.tasklets()[0]);
+    const text = await exec(process.execPath, [cli, "inspect", image]);
+    expect(text.stdout).toMatch(/tasklets +\d+/);
+  });
+});
