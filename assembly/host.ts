@@ -46,6 +46,21 @@ export function __stasis_next_nonzero(from: u32, end: u32, chunkLog2: u32): u32 
   return end;
 }
 
+/** Freezing helper: the first all-zero chunk at or after `from`, or `end` (see above). */
+export function __stasis_next_zero(from: u32, end: u32, chunkLog2: u32): u32 {
+  for (let chunk = from; chunk < end; chunk++) {
+    let at = <usize>chunk << chunkLog2;
+    const stop = at + (<usize>1 << chunkLog2);
+    let bits: u64 = 0;
+    while (at < stop) {
+      bits |= load<u64>(at) | load<u64>(at, 8) | load<u64>(at, 16) | load<u64>(at, 24);
+      at += 32;
+    }
+    if (!bits) return chunk;
+  }
+  return end;
+}
+
 export function __stasis_current(): i32 {
   const t = runningTasklet();
   return t ? t.id : 0;

@@ -26,6 +26,7 @@ import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { buildProgram } from "../build/index.ts";
+import { measureFreeze } from "./freeze.ts";
 import { packageRoot } from "../build/paths.ts";
 import { Program, Runtime, type TaskletInfo } from "../host/index.ts";
 
@@ -168,6 +169,16 @@ async function main(): Promise<void> {
   console.log(row(["stasis mean stackBytes (rt.tasklets())", fmt(m.stack)], w2));
   console.log(row(["js generator heapUsed / K (after gc)", fmt(js)], w2));
   console.log(row(["stasis heap / js", fmt(m.heap / js, 2)], w2));
+
+  console.log("\nfreeze and thaw (ms; medians of 7)");
+  const heapProgram = await load("heap.ts");
+  const w3 = [28, 11, 11, 9, 9, 9, 12, 12];
+  console.log(row(["case", "memory MiB", "image MiB", "freeze", "thaw", "copy", "freeze/copy", "thaw-copy"], w3));
+  for (const [data, grow] of [[1, null], [16, null], [64, null], [1, 64]] as const) {
+    const r = await measureFreeze(heapProgram, data, grow, 7);
+    const mib = (n: number) => fmt(n / 2 ** 20);
+    console.log(row([r.label, mib(r.memoryBytes), mib(r.imageBytes), fmt(r.freezeMs, 2), fmt(r.thawMs, 2), fmt(r.copyMs, 2), fmt(r.freezeMs / r.copyMs, 2), fmt(r.thawMs - r.copyMs, 2)], w3));
+  }
 }
 
 await main();

@@ -50,7 +50,7 @@ function entrySource(programModule: string): string {
     `import { spawnMain } from "stasis/assembly/scheduler";`,
     `export { __stasis_abi, __stasis_init, __stasis_step, __stasis_current, __stasis_reset, __stasis_stack_limit,`,
     `  __stasis_heap_base, __stasis_recover, __stasis_live_count, __stasis_tasklets, __stasis_free, __stasis_done,
-  __stasis_next_nonzero } from "stasis/assembly/host";`,
+  __stasis_next_nonzero, __stasis_next_zero } from "stasis/assembly/host";`,
     `class __StasisMain extends Task { run(): void { __stasis_user_main(); } }`,
     `export function __stasis_start(): void { spawnMain(new __StasisMain()); }`,
     ``,

@@ -60,10 +60,11 @@ export interface StasisExports {
   __stasis_free(block: number): void;
   __stasis_done(): number;
   __stasis_next_nonzero(from: number, end: number, chunkLog2: number): number;
+  __stasis_next_zero(from: number, end: number, chunkLog2: number): number;
 }
 
 export const REQUIRED_EXPORTS: readonly (keyof StasisExports)[] = [
   "memory", "_initialize", "__stasis_abi", "__stasis_init", "__stasis_start", "__stasis_step", "__stasis_current",
   "__stasis_reset", "__stasis_stack_limit", "__stasis_heap_base", "__stasis_recover", "__stasis_live_count",
-  "__stasis_tasklets", "__stasis_free", "__stasis_done", "__stasis_next_nonzero",
+  "__stasis_tasklets", "__stasis_free", "__stasis_done", "__stasis_next_nonzero", "__stasis_next_zero",
 ];

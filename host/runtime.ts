@@ -145,8 +145,7 @@ export class Runtime {
     for (let chunk = 0; ; ) {
       const first = this.stasis.__stasis_next_nonzero(chunk, chunks, CHUNK_LOG2);
       if (first >= chunks) break;
-      let end = first + 1;
-      while (end < chunks && this.stasis.__stasis_next_nonzero(end, end + 1, CHUNK_LOG2) === end) end++;
+      const end = this.stasis.__stasis_next_zero(first + 1, chunks, CHUNK_LOG2);
       // A view, not a copy: encodeImage copies it into the image right away.
       runs.push({ firstChunk: first, data: memory.subarray(first << CHUNK_LOG2, end << CHUNK_LOG2) });
       chunk = end;
