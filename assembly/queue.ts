@@ -25,7 +25,6 @@ import { Tasklet } from "./tasklet";
 export class TaskletQueue {
   private head: usize = 0;
   private tail: usize = 0;
-  length: i32 = 0;
 
   get isEmpty(): bool {
     return this.head == 0;
@@ -42,7 +41,6 @@ export class TaskletQueue {
     if (tail) ref(tail)!.nextAddress = address;
     else this.head = address;
     this.tail = address;
-    this.length++;
   }
 
   /** Puts `t` first, so it is the next one shift() returns. */
@@ -56,7 +54,6 @@ export class TaskletQueue {
     if (head) ref(head)!.prevAddress = address;
     else this.tail = address;
     this.head = address;
-    this.length++;
   }
 
   shift(): Tasklet | null {
@@ -76,7 +73,6 @@ export class TaskletQueue {
     t.prevAddress = 0;
     t.nextAddress = 0;
     t.queueAddress = 0;
-    this.length--;
   }
 }
 

@@ -23,8 +23,9 @@ import { envImports, ProgramAbort } from "./imports.ts";
 import { Program } from "./program.ts";
 import { decodeImage } from "./image/decode.ts";
 import { encodeImage } from "./image/encode.ts";
-import { CHUNK_LOG2, type HostRecord, type ImageContents, type ImageGlobal, type ImageLimits, type MemoryRun } from "./image/format.ts";
-import { ABI_VERSION, GLOBAL_EXPORT_PREFIX, type ExportedGlobal } from "./abi.ts";
+import type { HostRecord, ImageLimits } from "./image/format.ts";
+import { ABI_VERSION } from "./abi.ts";
+import { applyState, captureState, type Instance } from "./state.ts";
 
 export interface RuntimeOptions {
   /** Receives each console.log line of the program. Default: console.log. */
@@ -114,7 +115,8 @@ export class Runtime {
       );
     }
     const rt = await Runtime.instantiate(program, options.print, contents.host.seed);
-    rt.thaw(contents);
+    applyState(rt.instance, contents);
+    rt.state = contents.host.done ? "done" : "ready";
     return rt;
   }
 
@@ -135,58 +137,13 @@ export class Runtime {
   snapshot(options: SnapshotOptions = {}): Uint8Array<ArrayBuffer> {
     if (options.embed && !this.program.bytes) throw new StasisError("BAD_OPTION", "embed needs a program loaded from bytes (Program.load(bytes)), not from a compiled WebAssembly.Module");
     const done = this.state === "done";
-    return this.enter(() => encodeImage(this.freeze(done, options.embed ? this.program.bytes : undefined)));
-  }
-
-  private freeze(done: boolean, module: Uint8Array | undefined): ImageContents {
-    const memory = new Uint8Array(this.memory.buffer);
-    const chunks = memory.length >>> CHUNK_LOG2;
-    const runs: MemoryRun[] = [];
-    for (let chunk = 0; ; ) {
-      const first = this.stasis.__stasis_next_nonzero(chunk, chunks, CHUNK_LOG2);
-      if (first >= chunks) break;
-      const end = this.stasis.__stasis_next_zero(first + 1, chunks, CHUNK_LOG2);
-      // A view, not a copy: encodeImage copies it into the image right away.
-      runs.push({ firstChunk: first, data: memory.subarray(first << CHUNK_LOG2, end << CHUNK_LOG2) });
-      chunk = end;
-    }
-    const globals = this.program.metadata.globals.map((g) => ({ index: g.index, type: g.type, bits: toBits(g, this.global(g)) }));
     const host: HostRecord = { done, seed: this.seed };
     if (this.program.source !== undefined) host.program = this.program.source;
-    return {
-      abi: ABI_VERSION,
-      moduleId: this.program.id,
-      memory: { pages: memory.length / 65536, chunkLog2: CHUNK_LOG2, runs },
-      globals,
-      host,
-      ...(module ? { module } : {}),
-    };
+    return this.enter(() => encodeImage(captureState(this.instance, host, options.embed ? this.program.bytes : undefined)));
   }
 
-  private thaw(contents: ImageContents): void {
-    const expected = this.program.metadata.globals;
-    const byIndex = new Map(contents.globals.map((g) => [g.index, g]));
-    if (contents.globals.length !== expected.length || expected.some((g) => byIndex.get(g.index)?.type !== g.type)) {
-      throw new StasisError("CORRUPT", "the image's globals do not match its module; use an earlier checkpoint");
-    }
-    const { pages, chunkLog2, runs } = contents.memory;
-    const current = this.memory.buffer.byteLength / 65536;
-    if (pages < current) throw new StasisError("CORRUPT", `the image holds ${pages} pages of memory, fewer than the module starts with (${current})`);
-    try {
-      if (pages > current) this.memory.grow(pages - current);
-    } catch (cause) {
-      throw new StasisError("LIMIT", `cannot grow memory to ${pages * 65536} bytes to thaw the image (${(cause as Error).message})`, { cause });
-    }
-    const memory = new Uint8Array(this.memory.buffer);
-    // A fresh instance is all zeros except its data segments, which lie below the heap.
-    memory.fill(0, 0, this.stasis.__stasis_heap_base());
-    for (const run of runs) memory.set(run.data, run.firstChunk << chunkLog2);
-    for (const g of expected) setBits(this.global(g), g, byIndex.get(g.index)!.bits);
-    this.state = contents.host.done ? "done" : "ready";
-  }
-
-  private global(g: ExportedGlobal): WebAssembly.Global {
-    return this.exports[GLOBAL_EXPORT_PREFIX + g.index] as WebAssembly.Global;
+  private get instance(): Instance {
+    return { program: this.program, stasis: this.stasis, exports: this.exports };
   }
 
   /** True once main has returned. */
@@ -322,26 +279,6 @@ export class Runtime {
       `deadlock: main has not returned and every live tasklet is blocked: ${blocked.join(", ")}. ` +
         "Nothing can wake them; check for a receive without a sender, a join cycle, or a switchTo that is never answered.",
     );
-  }
-}
-
-const scratch = new DataView(new ArrayBuffer(8));
-
-function toBits(g: ExportedGlobal, global: WebAssembly.Global): bigint {
-  switch (g.type) {
-    case "i32": scratch.setInt32(0, global.value as number, true); return BigInt(scratch.getUint32(0, true));
-    case "i64": return BigInt.asUintN(64, global.value as bigint);
-    case "f32": scratch.setFloat32(0, global.value as number, true); return BigInt(scratch.getUint32(0, true));
-    case "f64": scratch.setFloat64(0, global.value as number, true); return scratch.getBigUint64(0, true);
-  }
-}
-
-function setBits(global: WebAssembly.Global, g: ImageGlobal | ExportedGlobal, bits: bigint): void {
-  switch (g.type) {
-    case "i32": scratch.setUint32(0, Number(bits & 0xffffffffn), true); global.value = scratch.getInt32(0, true); break;
-    case "i64": global.value = BigInt.asIntN(64, bits); break;
-    case "f32": scratch.setUint32(0, Number(bits & 0xffffffffn), true); global.value = scratch.getFloat32(0, true); break;
-    case "f64": scratch.setBigUint64(0, bits, true); global.value = scratch.getFloat64(0, true); break;
   }
 }
 
