@@ -12,7 +12,13 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { decodeImage, Program, Runtime, StasisError, type ImageContents } from "../host/index.ts";
 import { loadImage, saveImage } from "../host/node/index.ts";
-import { buildProgram, type BuildResult } from "./index.ts";
+import type { BuildResult } from "./index.ts";
+
+/** The compiler is loaded only by the commands that build: it takes a while to load. */
+async function buildProgram(...args: Parameters<typeof import("./index.ts").buildProgram>): Promise<BuildResult> {
+  const build = await import("./index.ts");
+  return build.buildProgram(...args);
+}
 
 const USAGE = `usage:
   stasis build <program.ts> -o <program.wasm> [--debug] [--shadow-stack <bytes>]

@@ -60,6 +60,24 @@ describe("checkpoints survive kill -9", () => {
   });
 });
 
+describe("Ctrl-C", () => {
+  it("writes a last checkpoint and exits 130; resume finishes the run", async () => {
+    const state = join(dir, "interrupted.img");
+    const child = spawn(process.execPath, [cli, "run", wasm, "--checkpoint", state, "--every", "100ms"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    // Interrupt once it is running (it has written a checkpoint).
+    while (!existsSync(state)) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill("SIGINT");
+    const code = await new Promise((resolve) => child.on("exit", resolve));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted; state saved to .*interrupted\.img/);
+    await loadImage(state);
+    const { stdout } = await exec(process.execPath, [cli, "resume", state]);
+    expect(stdout.trim().split("\n").pop()).toBe(ANSWER);
+  });
+});
+
 describe("migration to another process", () => {
   it("finishes in a child process from an image sent over a pipe", async () => {
     const program = await Program.load(new Uint8Array(await readFile(wasm)));
