@@ -5,12 +5,21 @@
 // __stasis_current, which the host also calls after a trap to name the tasklet.
 import { finish, liveTaskletCount, liveTasklets, mainFinished, resetAfterTrap, step } from "./scheduler";
 import { initSwitch, resetStacks, runningTasklet, stackLimitBytes, takeRunning } from "./switch";
+import { completeCall, pendingCallCount, reannounceCalls, takeCalls } from "./hostcall";
 
 /** ABI version: bump when any function here or a record layout changes meaning. */
 export const STASIS_ABI: i32 = 1;
 
 /** Bytes per record written by __stasis_tasklets: id i32, status u8, waitingFor u8, failed u8, pad u8, stackBytes u32. */
 const RECORD_BYTES: usize = 12;
+
+/**
+ * How many host callbacks (JavaScript called from wasm, like console.log's printer) are
+ * on the stack now. The host raises it around every callback that could call back into
+ * the program; suspend() refuses to switch while it is non-zero, because a wasm → JS →
+ * wasm stack cannot be unwound.
+ */
+export let __stasis_host_frames: i32 = 0;
 
 export function __stasis_abi(): i32 {
   return STASIS_ABI;
@@ -118,6 +127,24 @@ export function __stasis_tasklets(): usize {
     t = t.nextLive;
   }
   return block;
+}
+
+/** New host calls (all pending ones when `all`): a block of records for the host to free. */
+export function __stasis_take_calls(all: bool): usize {
+  return takeCalls(all);
+}
+
+export function __stasis_reannounce_calls(): void {
+  reannounceCalls();
+}
+
+export function __stasis_pending_calls(): i32 {
+  return pendingCallCount();
+}
+
+/** Answers host call `id` with `bytes` (the result, or an error message when !ok). */
+export function __stasis_complete(id: u32, ok: bool, bytes: ArrayBuffer): bool {
+  return completeCall(id, ok, bytes);
 }
 
 export function __stasis_free(block: usize): void {

@@ -9,3 +9,4 @@
 export { Task, Tasklet, TaskletStatus, WaitReason } from "./tasklet";
 export { spawn, schedule, current } from "./scheduler";
 export { Channel } from "./channel";
+export { HostResult, hostCall, sleep } from "./hostcall";

@@ -16,6 +16,7 @@
 import { Task, Tasklet, TaskletStatus, WaitReason } from "./tasklet";
 import { TaskletQueue, queueOf } from "./queue";
 import { resume, runningTasklet, suspend } from "./switch";
+import { pendingCallCount } from "./hostcall";
 
 export const runQueue = new TaskletQueue();
 let liveHead: Tasklet | null = null;
@@ -27,7 +28,10 @@ let inStep = false;
 /** step() results, mirrored in host/abi.ts. */
 export const STEP_DONE = 0;
 export const STEP_BUDGET = 1;
+/** Nothing runnable and no host call pending: a deadlock. */
 export const STEP_BLOCKED = 2;
+/** Nothing runnable, but tasklets wait on host calls. */
+export const STEP_WAITING = 3;
 
 /** Starts a tasklet running `task`. It runs when the scheduler reaches it. */
 export function spawn(task: Task): Tasklet {
@@ -90,7 +94,7 @@ export function step(budget: i32): i32 {
     if (mainFinished()) { result = STEP_DONE; break; }
     if (budget <= 0) break;
     const t = runQueue.shift();
-    if (!t) { result = STEP_BLOCKED; break; }
+    if (!t) { result = pendingCallCount() > 0 ? STEP_WAITING : STEP_BLOCKED; break; }
     budget--;
     t.status = TaskletStatus.Running;
     t.waitingFor = WaitReason.None;

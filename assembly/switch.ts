@@ -49,6 +49,7 @@
 //   [object header][asyncBytes u32][shadowBytes u32][capacity u32][sp u32]
 //   [Asyncify frames: asyncBytes][shadow-stack slots: shadowBytes]
 import { Tasklet } from "./tasklet";
+import { __stasis_host_frames } from "./host";
 
 // @ts-ignore: decorator
 @external("asyncify", "start_unwind")
@@ -178,6 +179,9 @@ export function suspend(): void {
     rewinding = false;
     asyncify_stop_rewind();
     return;
+  }
+  if (__stasis_host_frames > 0) {
+    throw new Error("cannot switch tasklets inside a host callback: a wasm → JavaScript → wasm stack cannot be suspended; switch after the callback returns");
   }
   if (!reserveScratch()) throw new Error("cannot suspend: no memory for the " + stackLimit.toString() + "-byte tasklet stack buffer");
   store<usize>(ASYNC_DATA, scratchStart);

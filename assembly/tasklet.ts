@@ -42,6 +42,7 @@ export enum WaitReason {
   Receive = 2,
   Join = 3,
   Switch = 4,
+  Host = 5,
 }
 
 @final export class Tasklet {
@@ -154,6 +155,7 @@ export function waitReasonName(reason: WaitReason): string {
     case WaitReason.Receive: return "channel receive";
     case WaitReason.Join: return "join";
     case WaitReason.Switch: return "parked by switchTo";
+    case WaitReason.Host: return "host call";
     default: return "runnable";
   }
 }

@@ -196,11 +196,13 @@ async function inspect(args: string[]): Promise<void> {
   const image = await readImageArgument(positionals[0]);
   const contents = await decodeImage(image);
   const storedBytes = contents.memory.runs.reduce((sum, run) => sum + run.data.length, 0);
-  let tasklets: Awaited<ReturnType<Runtime["tasklets"]>> | null = null;
+  let tasklets: ReturnType<Runtime["tasklets"]> | null = null;
+  let calls: { id: number; name: string; tasklet: number; payload: string }[] | null = null;
   let taskletsNote = "";
   try {
-    const rt = await Runtime.restore(await programFor(contents, values.program), image, { print: () => {} });
+    const rt = await Runtime.restore(await programFor(contents, values.program), image, { print: () => {}, allowMissingHandlers: true });
     tasklets = rt.tasklets();
+    calls = rt.pendingCalls().map((c) => ({ id: c.id, name: c.name, tasklet: c.tasklet, payload: new TextDecoder().decode(c.payload) }));
   } catch (error) {
     if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH") throw error;
     taskletsNote = `unavailable: ${error.message}`;
@@ -216,6 +218,7 @@ async function inspect(args: string[]): Promise<void> {
     memoryStoredBytes: storedBytes,
     globals: contents.globals.length,
     tasklets,
+    pendingCalls: calls,
   };
   if (values.json) {
     print(JSON.stringify(report, null, 2));
@@ -235,6 +238,11 @@ async function inspect(args: string[]): Promise<void> {
   print("  id  status     waiting for  stack bytes");
   for (const t of tasklets) {
     print(`${String(t.id).padStart(4)}  ${t.status.padEnd(9)}  ${(t.status === "normal" ? t.waitingFor : "").padEnd(11)}  ${String(t.stackBytes).padStart(11)}`);
+  }
+  print(`host calls  ${calls!.length} pending`);
+  for (const c of calls!) {
+    const payload = c.payload.length > 60 ? c.payload.slice(0, 57) + "..." : c.payload;
+    print(`  call ${c.id} ${c.name}(${JSON.stringify(payload)}) from tasklet ${c.tasklet}`);
   }
 }
 

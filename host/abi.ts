@@ -30,14 +30,18 @@ export interface ProgramMetadata {
 export const STEP_DONE = 0;
 export const STEP_BUDGET = 1;
 export const STEP_BLOCKED = 2;
+export const STEP_WAITING = 3;
 
 export type TaskletStatus = "suspended" | "running" | "normal" | "dead";
 /** Indexed by assembly/tasklet.ts TaskletStatus. */
 export const TASKLET_STATUS: readonly TaskletStatus[] = ["suspended", "running", "normal", "dead"];
 
-export type WaitReason = "none" | "send" | "receive" | "join" | "switch";
+export type WaitReason = "none" | "send" | "receive" | "join" | "switch" | "host";
 /** Indexed by assembly/tasklet.ts WaitReason. */
-export const WAIT_REASON: readonly WaitReason[] = ["none", "send", "receive", "join", "switch"];
+export const WAIT_REASON: readonly WaitReason[] = ["none", "send", "receive", "join", "switch", "host"];
+
+/** Bytes per record of __stasis_take_calls (assembly/hostcall.ts). */
+export const CALL_RECORD_BYTES = 16;
 
 /** Bytes per record of __stasis_tasklets (assembly/host.ts). */
 export const TASKLET_RECORD_BYTES = 12;
@@ -61,10 +65,19 @@ export interface StasisExports {
   __stasis_done(): number;
   __stasis_next_nonzero(from: number, end: number, chunkLog2: number): number;
   __stasis_next_zero(from: number, end: number, chunkLog2: number): number;
+  __stasis_host_frames: WebAssembly.Global;
+  __stasis_take_calls(all: number): number;
+  __stasis_reannounce_calls(): void;
+  __stasis_pending_calls(): number;
+  __stasis_complete(id: number, ok: number, bytes: number): number;
+  __new(size: number, id: number): number;
+  __pin(ptr: number): number;
+  __unpin(ptr: number): void;
 }
 
 export const REQUIRED_EXPORTS: readonly (keyof StasisExports)[] = [
   "memory", "_initialize", "__stasis_abi", "__stasis_init", "__stasis_start", "__stasis_step", "__stasis_current",
   "__stasis_reset", "__stasis_stack_limit", "__stasis_heap_base", "__stasis_recover", "__stasis_live_count",
   "__stasis_tasklets", "__stasis_free", "__stasis_done", "__stasis_next_nonzero", "__stasis_next_zero",
+  "__stasis_host_frames", "__stasis_take_calls", "__stasis_reannounce_calls", "__stasis_pending_calls", "__stasis_complete",
 ];

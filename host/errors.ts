@@ -8,7 +8,8 @@
 //   the caller of the host    BAD_MODULE, BUSY, POISONED, BAD_OPTION
 //   an image handed to thaw   BAD_MAGIC, UNSUPPORTED_VERSION, MODULE_MISMATCH, TRUNCATED,
 //                             CORRUPT, LIMIT (nothing is allocated before the check),
-//                             NOT_FROZEN (no image where one was expected)
+//                             NOT_FROZEN (no image where one was expected),
+//                             MISSING_HANDLER (it waits on host calls nobody can answer)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
 // error); STACK_LIMIT stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
 
@@ -29,7 +30,8 @@ export type StasisErrorCode =
   | "TRUNCATED"
   | "CORRUPT"
   | "LIMIT"
-  | "NOT_FROZEN";
+  | "NOT_FROZEN"
+  | "MISSING_HANDLER";
 
 export interface StasisErrorDetails {
   /** The tasklet the error happened in, when there is one. */

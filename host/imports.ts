@@ -24,6 +24,19 @@ export interface ModuleAccess {
   memory(): WebAssembly.Memory;
   /** End of static data: every file name abort() reports lives below it. */
   heapBase(): number;
+  /** The program's count of host callbacks on the stack (assembly/host.ts). */
+  hostFrames(): WebAssembly.Global;
+}
+
+/** Runs a callback that may call back into the program, which must not switch meanwhile. */
+function callback<T>(module: ModuleAccess, run: () => T): T {
+  const frames = module.hostFrames();
+  frames.value = (frames.value as number) + 1;
+  try {
+    return run();
+  } finally {
+    frames.value = (frames.value as number) - 1;
+  }
 }
 
 export function envImports(module: ModuleAccess, io: HostIo): Record<string, (...args: never[]) => unknown> {
@@ -37,11 +50,11 @@ export function envImports(module: ModuleAccess, io: HostIo): Record<string, (..
       throw new ProgramAbort(message === 0 ? "assertion failed" : str(message), str(file), line, column);
     },
     "console.log"(message: number): void {
-      io.print(str(message) ?? "");
+      callback(module, () => io.print(str(message) ?? ""));
     },
     trace(message: number, count: number, a0: number, a1: number, a2: number, a3: number, a4: number): void {
       const values = [a0, a1, a2, a3, a4].slice(0, Math.max(0, Math.min(count, 5)));
-      io.print(`trace: ${str(message) ?? ""}${values.length ? " " + values.join(", ") : ""}`);
+      callback(module, () => io.print(`trace: ${str(message) ?? ""}${values.length ? " " + values.join(", ") : ""}`));
     },
     seed(): number {
       return io.seed;

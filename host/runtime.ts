@@ -4,6 +4,10 @@
 //
 //   start() or restore(image) ─► ready ─step()/run()─► ready … ─► done (main returned)
 //   snapshot() in ready or done: freezes memory + globals + host record into an image
+//
+// After each step the runtime dispatches the host calls the program made (hostcalls.ts);
+// a step reports "waiting" when every live tasklet waits on a host call, and run()
+// sleeps until a handler settles or rt.complete() answers one.
 //                 │
 //                 ├─ a tasklet traps or aborts ──────────────► poisoned (TRAP/ABORT/MISUSE)
 //                 ├─ a tasklet outgrows its stack ─► ready    (STACK_LIMIT; tasklet stopped)
@@ -15,9 +19,10 @@
 // run (AssemblyScript cannot unwind an error), so start a new runtime instead.
 import { instantiate } from "@assemblyscript/loader";
 import {
-  STEP_BLOCKED, STEP_BUDGET, STEP_DONE, TASKLET_RECORD_BYTES, TASKLET_STATUS, WAIT_REASON,
+  STEP_BLOCKED, STEP_BUDGET, STEP_DONE, STEP_WAITING, TASKLET_RECORD_BYTES, TASKLET_STATUS, WAIT_REASON,
   type StasisExports, type TaskletStatus, type WaitReason,
 } from "./abi.ts";
+import { BUILTIN_HANDLERS, DEFER, encodeReply, readCalls, type HostCall, type HostHandler, type HostReply, type LoaderHelpers } from "./hostcalls.ts";
 import { StasisError } from "./errors.ts";
 import { envImports, ProgramAbort } from "./imports.ts";
 import { Program } from "./program.ts";
@@ -27,18 +32,23 @@ import type { HostRecord, ImageLimits } from "./image/format.ts";
 import { ABI_VERSION } from "./abi.ts";
 import { applyState, captureState, type Instance } from "./state.ts";
 
-export interface RuntimeOptions {
+export interface HostOptions {
   /** Receives each console.log line of the program. Default: console.log. */
   print?: (line: string) => void;
+  /** The functions the program's hostCall(name, payload) reach, by name. */
+  handlers?: Record<string, HostHandler>;
+}
+
+export interface RuntimeOptions extends HostOptions {
   /** Most bytes of stack one tasklet may suspend with. Default 65536. */
   stackLimit?: number;
   /** Seed of the program's Math.random. Default: the current time. */
   seed?: number;
 }
 
-export interface RestoreOptions extends ImageLimits {
-  /** Receives each console.log line of the program. Default: console.log. */
-  print?: (line: string) => void;
+export interface RestoreOptions extends ImageLimits, HostOptions {
+  /** Thaw even if pending host calls have no handler (for tools that only look, like `stasis inspect`). */
+  allowMissingHandlers?: boolean;
 }
 
 export interface SnapshotOptions {
@@ -51,7 +61,14 @@ export interface StepOptions {
   budget?: number;
 }
 
-export type StepStatus = "done" | "yielded";
+/** "waiting": every live tasklet waits on a host call. */
+export type StepStatus = "done" | "yielded" | "waiting";
+
+/** A pending host call, as rt.pendingCalls() lists it. */
+export type PendingCall = Omit<HostCall, "text">;
+
+/** An answer given with rt.complete(): a value, or an error the tasklet sees as !ok. */
+export type Completion = HostReply | { error: string };
 
 export interface TaskletInfo {
   id: number;
@@ -70,6 +87,9 @@ const RUN_SLICE_MS = 10;
 export class Runtime {
   private state: "ready" | "stepping" | "done" | "poisoned" = "ready";
   private poison: StasisError | null = null;
+  /** Calls whose handler promise has not settled yet. */
+  private readonly inFlight = new Set<number>();
+  private wakers: (() => void)[] = [];
 
   private constructor(
     readonly program: Program,
@@ -78,6 +98,7 @@ export class Runtime {
     private readonly stasis: StasisExports,
     /** The program's own exports (functions it exports besides main), for the host to call between steps. */
     readonly exports: Record<string, unknown>,
+    private readonly handlers: Record<string, HostHandler>,
   ) {}
 
   static async start(program: Program, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -85,7 +106,7 @@ export class Runtime {
     if (!Number.isInteger(stackLimit) || stackLimit < 1024 || stackLimit > 256 * 1024 * 1024) {
       throw new StasisError("BAD_OPTION", `stackLimit must be a whole number of bytes from 1024 to 268435456, got ${stackLimit}`);
     }
-    const rt = await Runtime.instantiate(program, options.print, options.seed ?? Date.now());
+    const rt = await Runtime.instantiate(program, options, options.seed ?? Date.now());
     rt.enter(() => {
       rt.stasis._initialize();
       rt.stasis.__stasis_init(stackLimit);
@@ -114,20 +135,30 @@ export class Runtime {
         `the image needs module ${contents.moduleId}${contents.host.program ? ` (${contents.host.program})` : ""}, but the program given is ${program.id}; thaw it with the exact .wasm it was frozen from`,
       );
     }
-    const rt = await Runtime.instantiate(program, options.print, contents.host.seed);
+    const rt = await Runtime.instantiate(program, options, contents.host.seed);
     applyState(rt.instance, contents);
     rt.state = contents.host.done ? "done" : "ready";
+    // Pending calls are dispatched again, with their ids, after the next step.
+    rt.stasis.__stasis_reannounce_calls();
+    const missing = [...new Set(rt.pendingCalls().map((c) => c.name))].filter((name) => !rt.handlers[name]);
+    if (missing.length > 0 && !options.allowMissingHandlers) {
+      throw new StasisError("MISSING_HANDLER", `the image waits on host calls to ${missing.map((n) => `"${n}"`).join(", ")}, which have no handler here; pass them in the handlers option`);
+    }
     return rt;
   }
 
-  private static async instantiate(program: Program, print: ((line: string) => void) | undefined, seed: number): Promise<Runtime> {
+  private static async instantiate(program: Program, options: HostOptions, seed: number): Promise<Runtime> {
     // The imports need the instance's exports, which exist only after instantiation.
     const late: { stasis?: StasisExports } = {};
-    const access = { memory: () => late.stasis!.memory, heapBase: () => late.stasis!.__stasis_heap_base() };
-    const env = envImports(access, { print: print ?? ((line) => console.log(line)), seed });
+    const access = {
+      memory: () => late.stasis!.memory,
+      heapBase: () => late.stasis!.__stasis_heap_base(),
+      hostFrames: () => late.stasis!.__stasis_host_frames,
+    };
+    const env = envImports(access, { print: options.print ?? ((line) => console.log(line)), seed });
     const { exports } = await instantiate<Record<string, unknown>>(program.module, { env });
     late.stasis = exports as unknown as StasisExports;
-    return new Runtime(program, seed, late.stasis, exports);
+    return new Runtime(program, seed, late.stasis, exports, { ...BUILTIN_HANDLERS, ...options.handlers });
   }
 
   /**
@@ -168,24 +199,113 @@ export class Runtime {
     }
     if (this.state === "done") return "done";
     const result = this.enter(() => this.stasis.__stasis_step(budget));
+    const answeredAtOnce = this.dispatch(this.enter(() => readCalls(this.stasis, this.loader, false)));
     if (result === STEP_DONE) {
       this.state = "done";
       return "done";
     }
     if (result === STEP_BUDGET) return "yielded";
+    if (result === STEP_WAITING) return answeredAtOnce ? "yielded" : "waiting";
     if (result === STEP_BLOCKED) throw this.deadlock();
     throw this.fatal(new StasisError("TRAP", `stasis internal: unknown step result ${result}`));
   }
 
-  /** Steps until main returns, giving the event loop a turn every few milliseconds. */
-  async run(options: StepOptions = {}): Promise<void> {
+  /**
+   * Steps until main returns ("done"), giving the event loop a turn every few
+   * milliseconds and sleeping while tasklets wait on handlers. Returns "waiting" when
+   * the only calls left were deferred (DEFER): nothing happens until rt.complete().
+   */
+  async run(options: StepOptions = {}): Promise<"done" | "waiting"> {
     let sliceStart = Date.now();
-    while (this.step(options) !== "done") {
-      if (Date.now() - sliceStart >= RUN_SLICE_MS) {
+    for (;;) {
+      const status = this.step(options);
+      if (status === "done") return "done";
+      if (status === "waiting") {
+        if (this.inFlight.size === 0) return "waiting";
+        await new Promise<void>((resolve) => this.wakers.push(resolve));
+        sliceStart = Date.now();
+      } else if (Date.now() - sliceStart >= RUN_SLICE_MS) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         sliceStart = Date.now();
       }
     }
+  }
+
+  /** Host calls waiting for an answer (dispatched or deferred). */
+  pendingCalls(): PendingCall[] {
+    return this.enter(() => readCalls(this.stasis, this.loader, true)).map(({ id, name, tasklet, payload }) => ({ id, name, tasklet, payload }));
+  }
+
+  /** How many dispatched calls still wait for their handler to settle. */
+  get callsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /** Answers pending host call `id` from outside its handler (e.g. a webhook). */
+  complete(id: number, completion: Completion): void {
+    const ok = typeof completion === "string" || completion instanceof Uint8Array;
+    const bytes = ok ? encodeReply(completion) : new TextEncoder().encode(completion.error);
+    if (!this.deliver(id, ok, bytes)) throw new StasisError("BAD_OPTION", `no host call ${id} is pending; it may have been answered already`);
+  }
+
+  private get loader(): LoaderHelpers {
+    return this.exports as unknown as LoaderHelpers;
+  }
+
+  /** Starts the handlers of new calls; returns whether some call was answered at once. */
+  private dispatch(calls: HostCall[]): boolean {
+    let answeredAtOnce = false;
+    for (const call of calls) {
+      const handler = this.handlers[call.name];
+      if (!handler) {
+        this.deliver(call.id, false, new TextEncoder().encode(`no host function named "${call.name}" is registered; pass it in the handlers option`));
+        answeredAtOnce = true;
+        continue;
+      }
+      this.inFlight.add(call.id);
+      let reply: ReturnType<HostHandler>;
+      try {
+        reply = handler(call);
+      } catch (error) {
+        reply = Promise.reject(error);
+      }
+      Promise.resolve(reply).then(
+        (value) => {
+          if (value !== DEFER) this.settle(call.id, true, encodeReply(value));
+          else if (this.inFlight.delete(call.id)) this.wake();
+        },
+        (error: unknown) => this.settle(call.id, false, new TextEncoder().encode(error instanceof Error ? error.message : String(error))),
+      );
+    }
+    return answeredAtOnce;
+  }
+
+  private settle(id: number, ok: boolean, bytes: Uint8Array): void {
+    if (!this.inFlight.delete(id) || this.state === "poisoned") return;
+    this.deliver(id, ok, bytes);
+  }
+
+  /** Writes an answer into the program and wakes run(). False if `id` is not pending. */
+  private deliver(id: number, ok: boolean, bytes: Uint8Array): boolean {
+    const delivered = this.enter(() => {
+      const copy = bytes.slice().buffer;
+      const ptr = this.stasis.__pin(this.loader.__newArrayBuffer(copy));
+      try {
+        return this.stasis.__stasis_complete(id, ok ? 1 : 0, ptr) !== 0;
+      } finally {
+        this.stasis.__unpin(ptr);
+      }
+    });
+    this.inFlight.delete(id);
+    this.wake();
+    return delivered;
+  }
+
+  /** Lets a waiting run() look again. */
+  private wake(): void {
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const wake of wakers) wake();
   }
 
   /** How many tasklets are alive (cheaper than tasklets().length). */
