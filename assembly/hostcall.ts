@@ -78,10 +78,13 @@ const CALL_RECORD_BYTES: usize = 16;
 /**
  * Writes a record for every call the host has not been told about, marking them
  * announced (or for every pending call, marking nothing, when `all`), and returns a
- * block the host frees: [count u32][records].
+ * block the host frees: [count u32][records], or 0 when no call is pending.
  * The pointers stay valid until the call completes (the call object holds them).
  */
 export function takeCalls(all: bool): usize {
+  // Nothing pending: allocate nothing, so a program that makes no host calls runs the
+  // same whether or not the host looks (freeze → thaw stays byte-identical).
+  if (pending.size == 0) return 0;
   const calls = pending.values();
   let count: usize = 0;
   for (let i = 0; i < calls.length; i++) if (all || !unchecked(calls[i]).announced) count++;
@@ -105,6 +108,7 @@ export function takeCalls(all: bool): usize {
 
 /** Marks every pending call as not yet told to the host (after a thaw, to dispatch them again). */
 export function reannounceCalls(): void {
+  if (pending.size == 0) return;
   const calls = pending.values();
   for (let i = 0; i < calls.length; i++) unchecked(calls[i]).announced = false;
 }

@@ -41,6 +41,7 @@ export interface LoaderHelpers {
 /** Reads call records: the new calls, or every pending one when `all`. */
 export function readCalls(stasis: StasisExports, loader: LoaderHelpers, all: boolean): HostCall[] {
   const block = stasis.__stasis_take_calls(all ? 1 : 0);
+  if (block === 0) return [];
   try {
     const view = new DataView(stasis.memory.buffer);
     const count = view.getUint32(block, true);
