@@ -96,7 +96,14 @@ async function drive(rt: Runtime, options: DriveOptions): Promise<void> {
   try {
     let lastSave = Date.now();
     let lastDraw = 0;
-    while (rt.step({ budget: options.budget }) !== "done") {
+    for (let status = rt.step({ budget: options.budget }); status !== "done"; status = rt.step({ budget: options.budget })) {
+      if (status === "waiting") {
+        if (rt.callsInFlight === 0) {
+          await save();
+          throw new StasisError("DEADLOCK", "every tasklet waits on a host call the command line cannot answer; run the program from a host with handlers");
+        }
+        await Promise.race([rt.settled(), new Promise((resolve) => setTimeout(resolve, options.every))]);
+      }
       if (interrupted) {
         await save();
         if (progress) process.stderr.write("\r\x1b[K");

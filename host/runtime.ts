@@ -222,13 +222,18 @@ export class Runtime {
       if (status === "done") return "done";
       if (status === "waiting") {
         if (this.inFlight.size === 0) return "waiting";
-        await new Promise<void>((resolve) => this.wakers.push(resolve));
+        await this.settled();
         sliceStart = Date.now();
       } else if (Date.now() - sliceStart >= RUN_SLICE_MS) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         sliceStart = Date.now();
       }
     }
+  }
+
+  /** Resolves when the next host call is answered (or a handler defers). */
+  settled(): Promise<void> {
+    return new Promise<void>((resolve) => this.wakers.push(resolve));
   }
 
   /** Host calls waiting for an answer (dispatched or deferred). */
