@@ -1,0 +1,2 @@
+// Browser-only parts of the host: the IndexedDB image store.
+export { deleteImage, loadImage, saveImage } from "./store.ts";

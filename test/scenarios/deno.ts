@@ -1,0 +1,18 @@
+// Deno runner of the scenario suite (started by test/everywhere.test.ts):
+//   deno run -A deno.ts suite  <dir>                 → JSON outcomes
+//   deno run -A deno.ts freeze <dir> <case> <image>  → writes the image
+//   deno run -A deno.ts thaw   <dir> <case> <image>  → JSON output lines
+// <dir> holds pingpong.wasm, channels.wasm and calls.wasm.
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import process from "node:process";
+import { freeze, runSuite, thaw, type MatrixCase, type Programs } from "./suite.ts";
+
+const [command, dir, which, imagePath] = process.argv.slice(2);
+const load = async (name: string) => new Uint8Array(await readFile(join(dir, `${name}.wasm`)));
+const programs: Programs = { pingpong: await load("pingpong"), channels: await load("channels"), calls: await load("calls") };
+
+if (command === "suite") console.log(JSON.stringify(await runSuite(programs)));
+else if (command === "freeze") await writeFile(imagePath, await freeze(programs, which as MatrixCase));
+else if (command === "thaw") console.log(JSON.stringify(await thaw(programs, which as MatrixCase, new Uint8Array(await readFile(imagePath)))));
+else throw new Error(`unknown command ${command}`);
