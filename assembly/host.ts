@@ -6,6 +6,7 @@
 import { finish, liveTaskletCount, liveTasklets, mainFinished, resetAfterTrap, step } from "./scheduler";
 import { initSwitch, resetStacks, runningTasklet, stackLimitBytes, takeRunning } from "./switch";
 import { completeCall, pendingCallCount, reannounceCalls, takeCalls } from "./hostcall";
+import { preempt, setFuelSlice } from "./preempt";
 
 /** ABI version: bump when any function here or a record layout changes meaning. */
 export const STASIS_ABI: i32 = 1;
@@ -145,6 +146,16 @@ export function __stasis_pending_calls(): i32 {
 /** Answers host call `id` with `bytes` (the result, or an error message when !ok). */
 export function __stasis_complete(id: u32, ok: bool, bytes: ArrayBuffer): bool {
   return completeCall(id, ok, bytes);
+}
+
+/** Units of fuel per resumption for programs built with --preempt (i32.MAX_VALUE: no slicing). */
+export function __stasis_set_fuel(units: i32): void {
+  setFuelSlice(units);
+}
+
+/** The target of the calls `--preempt` inserts (exported so the compiler keeps it). */
+export function __stasis_preempt(): void {
+  preempt();
 }
 
 export function __stasis_free(block: usize): void {

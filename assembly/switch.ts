@@ -50,6 +50,7 @@
 //   [Asyncify frames: asyncBytes][shadow-stack slots: shadowBytes]
 import { Tasklet } from "./tasklet";
 import { __stasis_host_frames } from "./host";
+import { refuel } from "./preempt";
 
 // @ts-ignore: decorator
 @external("asyncify", "start_unwind")
@@ -220,6 +221,7 @@ export function resume(t: Tasklet): bool {
     enterSp = saved.sp;
     rewinding = true;
   }
+  refuel();
   const suspended = switchInto(base);
   running = null;
   return suspended;

@@ -15,6 +15,7 @@ import asc from "assemblyscript/asc";
 import binaryen from "binaryen";
 import { StasisError } from "../host/errors.ts";
 import { assemblyDir, packageRoot } from "./paths.ts";
+import { insertFuelChecks } from "./preempt.ts";
 
 export type BuildMode = "release" | "debug";
 
@@ -25,6 +26,8 @@ const ENTRY_NAME = "__stasis_entry__.ts";
 
 export interface CompileOptions {
   mode: BuildMode;
+  /** Insert fuel checks so loops can be preempted (build/preempt.ts). */
+  preempt?: boolean;
   /** Shadow-stack bytes (AssemblyScript `--stackSize`); default 32768. */
   shadowStackSize?: number;
 }
@@ -51,7 +54,7 @@ function entrySource(programModule: string): string {
     `export { __stasis_abi, __stasis_init, __stasis_step, __stasis_current, __stasis_reset, __stasis_stack_limit,`,
     `  __stasis_heap_base, __stasis_recover, __stasis_live_count, __stasis_tasklets, __stasis_free, __stasis_done,
   __stasis_next_nonzero, __stasis_next_zero, __stasis_host_frames, __stasis_take_calls, __stasis_reannounce_calls,
-  __stasis_pending_calls, __stasis_complete } from "stasis/assembly/host";`,
+  __stasis_pending_calls, __stasis_complete, __stasis_set_fuel, __stasis_preempt } from "stasis/assembly/host";`,
     `class __StasisMain extends Task { run(): void { __stasis_user_main(); } }`,
     `export function __stasis_start(): void { spawnMain(new __StasisMain()); }`,
     ``,
@@ -116,13 +119,13 @@ export async function compileProgram(entry: string, options: CompileOptions): Pr
     },
     // asc accepts a plain transform object and uses it as is; the declared type wants the
     // fields asc injects into transform classes.
-    transforms: [neverInline as unknown as asc.Transform],
+    transforms: [afterCompile(options.preempt === true) as unknown as asc.Transform],
   });
 
   const errors = diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0 || result.error) {
     const lines = [...new Set(errors.map((d) => explain(d, entryPath)))];
-    if (lines.length === 0) lines.push(String(result.error?.message ?? result.error));
+    if (lines.length === 0) lines.push(`${result.error?.message ?? result.error}`);
     throw new StasisError("COMPILE_ERROR", `${displayPath(entryPath)} does not compile:\n${lines.join("\n")}`);
   }
   if (!output) throw new StasisError("COMPILE_ERROR", "the AssemblyScript compiler produced no output");
@@ -158,15 +161,18 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
 }
 
 /** Runs between compilation and asc's optimizer, while internal names are known. */
-const neverInline = {
-  afterCompile(module: binaryen.Module): void {
-    try {
-      for (const name of NEVER_INLINE) {
-        binaryen.setPassArgument("no-inline", name);
-        module.runPasses(["no-inline"]);
+function afterCompile(preempt: boolean) {
+  return {
+    afterCompile(module: binaryen.Module): void {
+      try {
+        for (const name of NEVER_INLINE) {
+          binaryen.setPassArgument("no-inline", name);
+          module.runPasses(["no-inline"]);
+        }
+      } finally {
+        binaryen.setPassArgument("no-inline", null);
       }
-    } finally {
-      binaryen.setPassArgument("no-inline", null);
-    }
-  },
-};
+      if (preempt) insertFuelChecks(module);
+    },
+  };
+}

@@ -16,6 +16,8 @@ export interface BuildOptions {
   mode?: BuildMode;
   /** Bytes of AssemblyScript shadow stack (references held in locals); default 32768. */
   shadowStackSize?: number;
+  /** Fuel checks at every function entry and loop header, so any loop can be time-sliced and frozen. */
+  preempt?: boolean;
 }
 
 export interface BuildResult {
@@ -27,8 +29,9 @@ export interface BuildResult {
 
 export async function buildProgram(entry: string, options: BuildOptions = {}): Promise<BuildResult> {
   const mode = options.mode ?? "release";
-  const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize });
+  const preempt = options.preempt === true;
+  const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize, preempt });
   const instrumented = instrument(compiled, mode);
-  const { wasm, metadata } = stampMetadata(instrumented.wasm, { abi: ABI_VERSION, mode, globals: instrumented.globals });
+  const { wasm, metadata } = stampMetadata(instrumented.wasm, { abi: ABI_VERSION, mode, preempt, globals: instrumented.globals });
   return { wasm, metadata, sizes: { compiled: instrumented.sizeBefore, instrumented: wasm.length } };
 }

@@ -20,6 +20,8 @@ export interface ExportedGlobal {
 export interface ProgramMetadata {
   abi: number;
   mode: "release" | "debug";
+  /** Built with --preempt: loops can be time-sliced with rt.step({ fuel }). */
+  preempt: boolean;
   /** Every mutable global, exported for freezing. */
   globals: ExportedGlobal[];
   /** SHA-256 (hex) of the module bytes before the metadata section. */
@@ -70,6 +72,7 @@ export interface StasisExports {
   __stasis_reannounce_calls(): void;
   __stasis_pending_calls(): number;
   __stasis_complete(id: number, ok: number, bytes: number): number;
+  __stasis_set_fuel(units: number): void;
   __new(size: number, id: number): number;
   __pin(ptr: number): number;
   __unpin(ptr: number): void;
@@ -79,5 +82,5 @@ export const REQUIRED_EXPORTS: readonly (keyof StasisExports)[] = [
   "memory", "_initialize", "__stasis_abi", "__stasis_init", "__stasis_start", "__stasis_step", "__stasis_current",
   "__stasis_reset", "__stasis_stack_limit", "__stasis_heap_base", "__stasis_recover", "__stasis_live_count",
   "__stasis_tasklets", "__stasis_free", "__stasis_done", "__stasis_next_nonzero", "__stasis_next_zero",
-  "__stasis_host_frames", "__stasis_take_calls", "__stasis_reannounce_calls", "__stasis_pending_calls", "__stasis_complete",
+  "__stasis_host_frames", "__stasis_take_calls", "__stasis_reannounce_calls", "__stasis_pending_calls", "__stasis_complete", "__stasis_set_fuel",
 ];

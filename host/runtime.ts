@@ -59,6 +59,11 @@ export interface SnapshotOptions {
 export interface StepOptions {
   /** Most tasklet resumptions in this step. Default 10000. */
   budget?: number;
+  /**
+   * For programs built with --preempt: units of fuel (function entries and loop
+   * iterations) a tasklet may run before it is preempted. Stays in force until changed.
+   */
+  fuel?: number;
 }
 
 /** "waiting": every live tasklet waits on a host call. */
@@ -196,6 +201,13 @@ export class Runtime {
     const budget = options.budget ?? DEFAULT_BUDGET;
     if (!Number.isInteger(budget) || budget < 1 || budget > 0x7fffffff) {
       throw new StasisError("BAD_OPTION", `budget must be a whole number from 1 to 2147483647, got ${budget}`);
+    }
+    if (options.fuel !== undefined) {
+      if (!Number.isInteger(options.fuel) || options.fuel < 1 || options.fuel > 0x7fffffff) {
+        throw new StasisError("BAD_OPTION", `fuel must be a whole number from 1 to 2147483647, got ${options.fuel}`);
+      }
+      if (!this.program.metadata.preempt) throw new StasisError("BAD_OPTION", "fuel needs a program built with --preempt (buildProgram(..., { preempt: true }))");
+      this.enter(() => this.stasis.__stasis_set_fuel(options.fuel!));
     }
     if (this.state === "done") return "done";
     const result = this.enter(() => this.stasis.__stasis_step(budget));
