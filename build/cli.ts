@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `stasis` command line.
 //
-//   stasis build prog.ts -o prog.wasm [--debug] [--shadow-stack BYTES]
+//   stasis build prog.ts -o prog.wasm [--debug] [--preempt] [--shadow-stack BYTES]
 //   stasis run prog.wasm|prog.ts [--checkpoint state.img] [--every 500ms] [--embed] [--stack-limit BYTES] [--budget N]
+//              [--slice 10ms | --fuel N]     (programs built with --preempt)
 //   stasis resume state.img|- [--program prog.wasm] [--checkpoint other.img] [--every 500ms]
 //   stasis inspect state.img [--program prog.wasm] [--json]
 //
@@ -21,10 +22,10 @@ async function buildProgram(...args: Parameters<typeof import("./index.ts").buil
 }
 
 const USAGE = `usage:
-  stasis build <program.ts> -o <program.wasm> [--debug] [--shadow-stack <bytes>]
+  stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>]
   stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
-             [--stack-limit <bytes>] [--budget <n>]
-  stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>]
+             [--stack-limit <bytes>] [--budget <n>] [--slice <10ms> | --fuel <n>]
+  stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>] [--slice <10ms> | --fuel <n>]
   stasis inspect <state.img> [--program <program.wasm>] [--json]`;
 
 class UsageError extends Error {}
@@ -36,10 +37,10 @@ function integerOption(value: string | undefined, name: string): number | undefi
   return n;
 }
 
-function durationOption(value: string | undefined): number {
+function durationOption(value: string | undefined, name = "every"): number {
   if (value === undefined) return 500;
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
-  if (!match) throw new UsageError(`--every takes a duration like 500ms, 2s or 1m, got "${value}"`);
+  if (!match) throw new UsageError(`--${name} takes a duration like 500ms, 2s or 1m, got "${value}"`);
   return Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] as "ms" | "s" | "m" ?? "ms"];
 }
 
@@ -53,11 +54,12 @@ async function build(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { out: { type: "string", short: "o" }, debug: { type: "boolean" }, "shadow-stack": { type: "string" } },
+    options: { out: { type: "string", short: "o" }, debug: { type: "boolean" }, preempt: { type: "boolean" }, "shadow-stack": { type: "string" } },
   });
   if (positionals.length !== 1 || !values.out) throw new UsageError("build takes one program and -o <output.wasm>");
   const result = await buildProgram(positionals[0], {
     mode: values.debug ? "debug" : "release",
+    preempt: values.preempt === true,
     shadowStackSize: integerOption(values["shadow-stack"], "shadow-stack"),
   });
   await writeFile(values.out, result.wasm);
@@ -68,7 +70,7 @@ function printBuild(result: BuildResult, out: string): void {
   const { compiled, instrumented } = result.sizes;
   const growth = (((instrumented - compiled) / compiled) * 100).toFixed(1);
   process.stdout.write(
-    `wrote ${out} (${result.metadata.mode})\n` +
+    `wrote ${out} (${result.metadata.mode}${result.metadata.preempt ? ", preemptible" : ""})\n` +
       `code size: ${formatBytes(compiled)} bytes compiled → ${formatBytes(instrumented)} bytes instrumented (+${growth}%)\n` +
       `module id: ${result.metadata.moduleId}\n`,
   );
@@ -79,6 +81,31 @@ interface DriveOptions {
   every: number;
   embed: boolean;
   budget?: number;
+  /** Preemptible programs: a fixed fuel per resumption, or a time slice (ms) to adapt it to. */
+  fuel?: number;
+  slice?: number;
+}
+
+/**
+ * The step options for a preemptible program. With a time slice, each step resumes one
+ * tasklet and the fuel is adjusted so that a resumption takes about `slice` ms.
+ */
+function slicer(rt: Runtime, options: DriveOptions): () => { budget?: number; fuel?: number } {
+  if (!rt.program.metadata.preempt) {
+    if (options.fuel !== undefined || options.slice !== undefined) throw new UsageError("--fuel and --slice need a program built with --preempt");
+    return () => ({ budget: options.budget });
+  }
+  if (options.slice === undefined) return () => ({ budget: options.budget, fuel: options.fuel ?? 1_000_000 });
+  const target = options.slice;
+  let fuel = 100_000;
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const took = now - last;
+    last = now;
+    if (took > 0) fuel = Math.round(Math.min(Math.max(fuel * Math.min(Math.max(target / took, 0.5), 2), 1000), 0x7fffffff));
+    return { budget: 1, fuel };
+  };
 }
 
 /** Steps to the end, checkpointing every `every` ms, and once more on Ctrl-C or at the end. */
@@ -96,7 +123,8 @@ async function drive(rt: Runtime, options: DriveOptions): Promise<void> {
   try {
     let lastSave = Date.now();
     let lastDraw = 0;
-    for (let status = rt.step({ budget: options.budget }); status !== "done"; status = rt.step({ budget: options.budget })) {
+    const next = slicer(rt, options);
+    for (let status = rt.step(next()); status !== "done"; status = rt.step(next())) {
       if (status === "waiting") {
         if (rt.callsInFlight === 0) {
           await save();
@@ -138,7 +166,7 @@ async function run(args: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       checkpoint: { type: "string" }, every: { type: "string" }, embed: { type: "boolean" },
-      "stack-limit": { type: "string" }, budget: { type: "string" },
+      "stack-limit": { type: "string" }, budget: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw new UsageError("run takes one program (.wasm, or .ts to build first)");
@@ -153,6 +181,8 @@ async function run(args: string[]): Promise<void> {
     // A program built on the fly has no .wasm to find again: carry it in the image.
     embed: values.embed === true || fromSource,
     budget: integerOption(values.budget, "budget"),
+    fuel: integerOption(values.fuel, "fuel"),
+    slice: values.slice === undefined ? undefined : durationOption(values.slice, "slice"),
   });
 }
 
@@ -179,7 +209,7 @@ async function resume(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" } },
+    options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" } },
   });
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
   const image = await readImageArgument(positionals[0]);
@@ -190,7 +220,13 @@ async function resume(args: string[]): Promise<void> {
     return;
   }
   const checkpoint = values.checkpoint ?? (positionals[0] === "-" ? undefined : positionals[0]);
-  await drive(rt, { checkpoint, every: durationOption(values.every), embed: contents.module !== undefined });
+  await drive(rt, {
+    checkpoint,
+    every: durationOption(values.every),
+    embed: contents.module !== undefined,
+    fuel: integerOption(values.fuel, "fuel"),
+    slice: values.slice === undefined ? undefined : durationOption(values.slice, "slice"),
+  });
 }
 
 async function inspect(args: string[]): Promise<void> {

@@ -60,6 +60,26 @@ describe("checkpoints survive kill -9", () => {
   });
 });
 
+describe("preemptible programs under kill -9", () => {
+  it("a loop with no Stasis calls, checkpointed mid-loop, resumes to the uninterrupted answer", async () => {
+    const loop = join(dir, "longloop.wasm");
+    await writeFile(loop, (await buildProgram(join(packageRoot(), "test", "programs", "longloop.ts"), { preempt: true })).wasm);
+    const state = join(dir, "loop.img");
+    let kills = 0;
+    let output = "";
+    for (let round = 0; round < 100; round++) {
+      const args = existsSync(state) ? ["resume", state, "--every", "20ms", "--slice", "5ms"] : ["run", loop, "--checkpoint", state, "--every", "20ms", "--slice", "5ms"];
+      const { stdout, killed } = await runAndKill(args, kills < 5 ? 200 + Math.random() * 200 : 120_000);
+      output = stdout;
+      if (existsSync(state)) await loadImage(state);
+      if (!killed) break;
+      kills++;
+    }
+    expect(kills).toBeGreaterThanOrEqual(5);
+    expect(output.trim()).toBe("primes below 3000000: 216816");
+  });
+});
+
 describe("Ctrl-C", () => {
   it("writes a last checkpoint and exits 130; resume finishes the run", async () => {
     const state = join(dir, "interrupted.img");
