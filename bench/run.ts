@@ -27,6 +27,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { buildProgram } from "../build/index.ts";
 import { measureFreeze } from "./freeze.ts";
+import { measureKernels } from "./kernels.ts";
 import { packageRoot } from "../build/paths.ts";
 import { Program, Runtime, type TaskletInfo } from "../host/index.ts";
 
@@ -178,6 +179,15 @@ async function main(): Promise<void> {
     const r = await measureFreeze(heapProgram, data, grow, 7);
     const mib = (n: number) => fmt(n / 2 ** 20);
     console.log(row([r.label, mib(r.memoryBytes), mib(r.imageBytes), fmt(r.freezeMs, 2), fmt(r.thawMs, 2), fmt(r.copyMs, 2), fmt(r.freezeMs / r.copyMs, 2), fmt(r.thawMs - r.copyMs, 2)], w3));
+  }
+
+  console.log("\ninstrumentation overhead: kernels that never switch (ms, median of 7; size in bytes; ratio to plain)");
+  const w4 = [10, 14, 10, 10, 10, 10, 12];
+  console.log(row(["kernel", "build", "ms", "time/plain", "bytes", "size/plain", "result"], w4));
+  const kernels = await measureKernels();
+  for (const r of kernels) {
+    const plainRow = kernels.find((k) => k.kernel === r.kernel && k.variant === "plain")!;
+    console.log(row([r.kernel, r.variant, fmt(r.ms), fmt(r.ms / plainRow.ms, 3), String(r.bytes), fmt(r.bytes / plainRow.bytes, 2), String(r.result)], w4));
   }
 }
 

@@ -6,7 +6,7 @@
 // Node-only (it reads files and runs the compiler); the result runs on any host.
 import { ABI_VERSION, type ProgramMetadata } from "../host/abi.ts";
 import { compileProgram, type BuildMode } from "./compile.ts";
-import { instrument } from "./instrument.ts";
+import { instrument, type AsyncifyScope } from "./instrument.ts";
 import { stampMetadata } from "./section.ts";
 
 export { formatDiagnostic, type BuildMode } from "./compile.ts";
@@ -18,6 +18,8 @@ export interface BuildOptions {
   shadowStackSize?: number;
   /** Fuel checks at every function entry and loop header, so any loop can be time-sliced and frozen. */
   preempt?: boolean;
+  /** For measurements only: "unrestricted" instruments as if every import could switch. */
+  asyncify?: AsyncifyScope;
 }
 
 export interface BuildResult {
@@ -31,7 +33,7 @@ export async function buildProgram(entry: string, options: BuildOptions = {}): P
   const mode = options.mode ?? "release";
   const preempt = options.preempt === true;
   const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize, preempt });
-  const instrumented = instrument(compiled, mode);
+  const instrumented = instrument(compiled, mode, options.asyncify);
   const { wasm, metadata } = stampMetadata(instrumented.wasm, { abi: ABI_VERSION, mode, preempt, globals: instrumented.globals });
   return { wasm, metadata, sizes: { compiled: instrumented.sizeBefore, instrumented: wasm.length } };
 }

@@ -56,13 +56,20 @@ export interface Instrumented {
   sizeBefore: number;
 }
 
-export function instrument(compiled: Uint8Array, mode: BuildMode): Instrumented {
+/**
+ * `narrow` (the default) lets only the in-module switch unwind; `unrestricted` is plain
+ * Asyncify as most tools run it (every import and indirect call may unwind), kept to
+ * measure what narrowing saves.
+ */
+export type AsyncifyScope = "narrow" | "unrestricted";
+
+export function instrument(compiled: Uint8Array, mode: BuildMode, scope: AsyncifyScope = "narrow"): Instrumented {
   const module = binaryen.readBinaryWithFeatures(compiled, FEATURES);
   try {
     checkSwitchFunctions(module);
     const debug = mode === "debug";
     const sizeBefore = withLevels(0, 0, debug, () => module.emitBinary().length);
-    withPassArguments({ "asyncify-ignore-imports": "*" }, () => module.runPasses(["asyncify"]));
+    withPassArguments(scope === "narrow" ? { "asyncify-ignore-imports": "*" } : {}, () => module.runPasses(["asyncify"]));
     let globals: ExportedGlobal[] = [];
     const wasm = withLevels(debug ? 0 : 3, 0, debug, () => {
       if (!debug) module.optimize();

@@ -1,0 +1,87 @@
+// Instrumentation overhead (part of `npm run bench`): compute kernels that never switch
+// (bench/programs/kernels/*.ts), each built four ways and timed in the same run:
+//   plain         asc -O3 alone, no Asyncify (the baseline)
+//   default       `stasis build` (Asyncify narrowed to what can reach a switch)
+//   unrestricted  Asyncify as most tools run it (any import or indirect call may unwind)
+//   preempt       `stasis build --preempt` (fuel checks everywhere + Asyncify over them)
+// Each kernel's exported run(n) is called directly (outside any tasklet), median of 7
+// after a warm-up; code size is the module's byte length.
+import { performance } from "node:perf_hooks";
+import { basename, dirname, join } from "node:path";
+import asc from "assemblyscript/asc";
+import { buildProgram } from "../build/index.ts";
+import { packageRoot } from "../build/paths.ts";
+import { Program, Runtime } from "../host/index.ts";
+
+export const KERNELS = [
+  { name: "fannkuch", file: "fannkuch.ts", arg: 9 },
+  { name: "nbody", file: "nbody.ts", arg: 300_000 },
+  { name: "sha256", file: "sha256.ts", arg: 40 },
+];
+export const VARIANTS = ["plain", "default", "unrestricted", "preempt"] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export interface KernelRow {
+  kernel: string;
+  variant: Variant;
+  ms: number;
+  bytes: number;
+  result: number;
+}
+
+async function plainModule(path: string): Promise<Uint8Array<ArrayBuffer>> {
+  let wasm: Uint8Array | undefined;
+  const sink = { write: () => true };
+  // baseDir is the kernel's folder, so asc does not pick up this package's asconfig.json.
+  const { error } = await asc.main([basename(path), "-O3", "--runtime", "incremental", "--outFile", "k.wasm", "--baseDir", dirname(path)], {
+    stdout: sink,
+    stderr: sink,
+    writeFile: (_name: string, contents: Uint8Array | string) => {
+      if (typeof contents !== "string") wasm = contents;
+    },
+  });
+  if (error || !wasm) throw new Error(`cannot compile ${path}: ${error?.message}`);
+  return new Uint8Array(wasm);
+}
+
+async function runner(variant: Variant, path: string): Promise<{ run: (n: number) => number; bytes: number }> {
+  if (variant === "plain") {
+    const wasm = await plainModule(path);
+    const env = { abort: () => { throw new Error("abort"); }, seed: () => 1, "Date.now": () => 0, "console.log": () => {}, trace: () => {} };
+    const { instance } = await WebAssembly.instantiate(wasm, { env });
+    return { run: instance.exports.run as (n: number) => number, bytes: wasm.length };
+  }
+  const built = await buildProgram(path, { preempt: variant === "preempt", asyncify: variant === "unrestricted" ? "unrestricted" : "narrow" });
+  const rt = await Runtime.start(await Program.load(built.wasm), { print: () => {} });
+  return { run: rt.exports.run as (n: number) => number, bytes: built.wasm.length };
+}
+
+function medianMs(reps: number, work: () => void): number {
+  work(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    work();
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b)[reps >> 1];
+}
+
+export async function measureKernels(reps = 7): Promise<KernelRow[]> {
+  const rows: KernelRow[] = [];
+  for (const kernel of KERNELS) {
+    const path = join(packageRoot(), "bench", "programs", "kernels", kernel.file);
+    const runners = await Promise.all(VARIANTS.map((variant) => runner(variant, path)));
+    // Interleave the variants so machine noise spreads over all of them alike.
+    const samples = VARIANTS.map(() => [] as number[]);
+    const results = runners.map((r) => r.run(kernel.arg));
+    for (let rep = 0; rep < reps; rep++) {
+      runners.forEach((r, i) => samples[i].push(medianMs(1, () => r.run(kernel.arg))));
+    }
+    VARIANTS.forEach((variant, i) => {
+      const sorted = samples[i].sort((a, b) => a - b);
+      rows.push({ kernel: kernel.name, variant, ms: sorted[reps >> 1], bytes: runners[i].bytes, result: results[i] });
+    });
+  }
+  return rows;
+}
