@@ -72,7 +72,8 @@ export interface StasisExports {
   __stasis_reannounce_calls(): void;
   __stasis_pending_calls(): number;
   __stasis_complete(id: number, ok: number, bytes: number): number;
-  __stasis_set_fuel(units: number): void;
+  /** Only in modules built after preemption existed; needed only when metadata.preempt. */
+  __stasis_set_fuel?(units: number): void;
   __new(size: number, id: number): number;
   __pin(ptr: number): number;
   __unpin(ptr: number): void;
@@ -82,5 +83,5 @@ export const REQUIRED_EXPORTS: readonly (keyof StasisExports)[] = [
   "memory", "_initialize", "__stasis_abi", "__stasis_init", "__stasis_start", "__stasis_step", "__stasis_current",
   "__stasis_reset", "__stasis_stack_limit", "__stasis_heap_base", "__stasis_recover", "__stasis_live_count",
   "__stasis_tasklets", "__stasis_free", "__stasis_done", "__stasis_next_nonzero", "__stasis_next_zero",
-  "__stasis_host_frames", "__stasis_take_calls", "__stasis_reannounce_calls", "__stasis_pending_calls", "__stasis_complete", "__stasis_set_fuel",
+  "__stasis_host_frames", "__stasis_take_calls", "__stasis_reannounce_calls", "__stasis_pending_calls", "__stasis_complete",
 ];

@@ -207,7 +207,7 @@ export class Runtime {
         throw new StasisError("BAD_OPTION", `fuel must be a whole number from 1 to 2147483647, got ${options.fuel}`);
       }
       if (!this.program.metadata.preempt) throw new StasisError("BAD_OPTION", "fuel needs a program built with --preempt (buildProgram(..., { preempt: true }))");
-      this.enter(() => this.stasis.__stasis_set_fuel(options.fuel!));
+      this.enter(() => this.stasis.__stasis_set_fuel!(options.fuel!));
     }
     if (this.state === "done") return "done";
     const result = this.enter(() => this.stasis.__stasis_step(budget));
