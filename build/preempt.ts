@@ -1,5 +1,5 @@
-// The --preempt build step: fuel checks at every function entry and loop header of the
-// program's own functions (see assembly/preempt.ts). Runs right after asc compiles,
+// The --preempt build step: fuel checks at every loop header and at the entry of every
+// function that makes calls, in the program's own functions (see assembly/preempt.ts). Runs right after asc compiles,
 // before it optimizes (so code inlined later carries its checks along) and before
 // Asyncify (which then instruments exactly the functions that can now switch).
 //
@@ -69,16 +69,24 @@ export function insertFuelChecks(module: binaryen.Module): number {
     const info = binaryen.getFunctionInfo(func);
     if (info.module || !isProgramFunction(info.name)) continue;
     const pending = [info.body];
+    let calls = false;
     while (pending.length > 0) {
       const expr = pending.pop()!;
       pending.push(...children(expr));
-      if (binaryen.getExpressionId(expr) === binaryen.LoopId) {
+      const id = binaryen.getExpressionId(expr);
+      if (id === binaryen.CallId || id === binaryen.CallIndirectId) calls = true;
+      if (id === binaryen.LoopId) {
         wrappers.Loop.setBody(expr, guard(wrappers.Loop.getBody(expr)));
         inserted++;
       }
     }
-    wrappers.Function.setBody(func, guard(info.body));
-    inserted++;
+    // A function that calls nothing runs in bounded time between its loop checks, so it
+    // needs no entry check; leaving small ones (field accessors) untouched keeps them
+    // inlinable. Any function that calls may recurse, so it gets one.
+    if (calls) {
+      wrappers.Function.setBody(func, guard(info.body));
+      inserted++;
+    }
   }
   return inserted;
 }
