@@ -8,9 +8,9 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    // Plain-JS child processes the tests start (they run dist/, not the TS sources).
-    files: ["test/child/**/*.mjs"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly" } },
+    // Plain-JS scripts run by tests and benchmarks (they use dist/, not the TS sources).
+    files: ["test/child/**/*.mjs", "bench/**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly", WebAssembly: "readonly" } },
   },
   {
     rules: {
