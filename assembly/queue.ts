@@ -26,10 +26,6 @@ export class TaskletQueue {
   private head: usize = 0;
   private tail: usize = 0;
 
-  get isEmpty(): bool {
-    return this.head == 0;
-  }
-
   push(t: Tasklet): void {
     if (t.queueAddress != 0) throw new Error("stasis internal: tasklet " + t.id.toString() + " is already queued");
     const self = changetype<usize>(this);

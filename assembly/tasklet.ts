@@ -72,10 +72,6 @@ export enum WaitReason {
 
   constructor(public readonly id: i32, public readonly task: Task) {}
 
-  get isAlive(): bool {
-    return this.status != TaskletStatus.Dead;
-  }
-
   /** Bytes this tasklet's suspended stack occupies (0 when not suspended). */
   get stackBytes(): u32 {
     const saved = this.saved;

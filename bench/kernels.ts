@@ -6,12 +6,12 @@
 //   preempt       `stasis build --preempt` (fuel checks everywhere + Asyncify over them)
 // Each kernel's exported run(n) is called directly (outside any tasklet), median of 7
 // after a warm-up; code size is the module's byte length.
-import { performance } from "node:perf_hooks";
 import { basename, dirname, join } from "node:path";
 import asc from "assemblyscript/asc";
 import { buildProgram } from "../build/index.ts";
 import { packageRoot } from "../build/paths.ts";
 import { Program, Runtime } from "../host/index.ts";
+import { median, timeMs } from "./stats.ts";
 
 export const KERNELS = [
   { name: "fannkuch", file: "fannkuch.ts", arg: 9 },
@@ -56,17 +56,6 @@ async function runner(variant: Variant, path: string): Promise<{ run: (n: number
   return { run: rt.exports.run as (n: number) => number, bytes: built.wasm.length };
 }
 
-function medianMs(reps: number, work: () => void): number {
-  work(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const start = performance.now();
-    work();
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[reps >> 1];
-}
-
 export async function measureKernels(reps = 7): Promise<KernelRow[]> {
   const rows: KernelRow[] = [];
   for (const kernel of KERNELS) {
@@ -74,13 +63,12 @@ export async function measureKernels(reps = 7): Promise<KernelRow[]> {
     const runners = await Promise.all(VARIANTS.map((variant) => runner(variant, path)));
     // Interleave the variants so machine noise spreads over all of them alike.
     const samples = VARIANTS.map(() => [] as number[]);
-    const results = runners.map((r) => r.run(kernel.arg));
+    const results = runners.map((r) => r.run(kernel.arg)); // also the warm-up
     for (let rep = 0; rep < reps; rep++) {
-      runners.forEach((r, i) => samples[i].push(medianMs(1, () => r.run(kernel.arg))));
+      runners.forEach((r, i) => samples[i].push(timeMs(() => r.run(kernel.arg))));
     }
     VARIANTS.forEach((variant, i) => {
-      const sorted = samples[i].sort((a, b) => a - b);
-      rows.push({ kernel: kernel.name, variant, ms: sorted[reps >> 1], bytes: runners[i].bytes, result: results[i] });
+      rows.push({ kernel: kernel.name, variant, ms: median(samples[i]), bytes: runners[i].bytes, result: results[i] });
     });
   }
   return rows;

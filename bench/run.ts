@@ -28,6 +28,7 @@ import { runInNewContext } from "node:vm";
 import { buildProgram } from "../build/index.ts";
 import { measureFreeze } from "./freeze.ts";
 import { measureKernels } from "./kernels.ts";
+import { median } from "./stats.ts";
 import { packageRoot } from "../build/paths.ts";
 import { Program, Runtime, type TaskletInfo } from "../host/index.ts";
 
@@ -43,10 +44,6 @@ const CONFIGS = [
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
-
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[values.length >> 1];
-}
 
 interface Timing {
   median: number;

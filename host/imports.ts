@@ -65,5 +65,8 @@ export function envImports(module: ModuleAccess, io: HostIo): Record<string, (..
   };
 }
 
-/** The env imports above, by name: anything else a module imports is unknown to the host. */
-export const ENV_IMPORT_NAMES = new Set(["abort", "console.log", "trace", "seed", "Date.now"]);
+/**
+ * The env imports above, by name: anything else a module imports is unknown to the host.
+ * Read off the object itself (building it only creates closures), so the two cannot drift.
+ */
+export const ENV_IMPORT_NAMES = new Set(Object.keys(envImports({} as ModuleAccess, {} as HostIo)));

@@ -85,23 +85,19 @@ const runtimes = {
     },
   },
   chromium: {
-    suite: async () =>
-      (await page()).evaluate(async (p) => {
-        const bytes = (a: number[]) => new Uint8Array(a);
-        return window.stasis.suite.runSuite({ pingpong: bytes(p.pingpong), channels: bytes(p.channels), calls: bytes(p.calls) });
-      }, plainPrograms()),
+    suite: async () => (await page()).evaluate((p) => window.stasis.suite.runSuite(window.stasis.suite.programsFrom(p)), plainPrograms()),
     freeze: async (which: MatrixCase) =>
       new Uint8Array(
-        await (await page()).evaluate(async ({ p, which }) => {
-          const bytes = (a: number[]) => new Uint8Array(a);
-          return Array.from(await window.stasis.suite.freeze({ pingpong: bytes(p.pingpong), channels: bytes(p.channels), calls: bytes(p.calls) }, which));
-        }, { p: plainPrograms(), which }),
+        await (await page()).evaluate(
+          async ({ p, which }) => Array.from(await window.stasis.suite.freeze(window.stasis.suite.programsFrom(p), which)),
+          { p: plainPrograms(), which },
+        ),
       ),
     thaw: async (which: MatrixCase, image: Uint8Array) =>
-      (await page()).evaluate(async ({ p, which, image }) => {
-        const bytes = (a: number[]) => new Uint8Array(a);
-        return window.stasis.suite.thaw({ pingpong: bytes(p.pingpong), channels: bytes(p.channels), calls: bytes(p.calls) }, which, bytes(image));
-      }, { p: plainPrograms(), which, image: plain(image) }),
+      (await page()).evaluate(
+        ({ p, which, image }) => window.stasis.suite.thaw(window.stasis.suite.programsFrom(p), which, new Uint8Array(image)),
+        { p: plainPrograms(), which, image: plain(image) },
+      ),
   },
 };
 type RuntimeName = keyof typeof runtimes;
@@ -133,16 +129,14 @@ describe("cross-runtime matrix: frozen in one runtime, thawed in each other", ()
 describe("browser store", () => {
   it("keeps an image in IndexedDB across a page reload (chromium)", async () => {
     await (await page()).evaluate(async (p) => {
-      const bytes = (a: number[]) => new Uint8Array(a);
-      const image = await window.stasis.suite.freeze({ pingpong: bytes(p.pingpong), channels: bytes(p.channels), calls: bytes(p.calls) }, "tasklets");
+      const image = await window.stasis.suite.freeze(window.stasis.suite.programsFrom(p), "tasklets");
       await window.stasis.store.saveImage("reload-test", image);
     }, plainPrograms());
     const reloaded = await openPage();
-    const output = await reloaded.evaluate(async (p) => {
-      const bytes = (a: number[]) => new Uint8Array(a);
-      const image = await window.stasis.store.loadImage("reload-test");
-      return window.stasis.suite.thaw({ pingpong: bytes(p.pingpong), channels: bytes(p.channels), calls: bytes(p.calls) }, "tasklets", image);
-    }, plainPrograms());
+    const output = await reloaded.evaluate(
+      async (p) => window.stasis.suite.thaw(window.stasis.suite.programsFrom(p), "tasklets", await window.stasis.store.loadImage("reload-test")),
+      plainPrograms(),
+    );
     expect(output).toEqual(MATRIX.tasklets.expected);
     await expect(reloaded.evaluate(() => window.stasis.store.loadImage("no-such-key").then(() => "found", (e: { code: string }) => e.code))).resolves.toBe("NOT_FROZEN");
   });

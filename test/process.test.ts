@@ -39,23 +39,27 @@ function runAndKill(args: string[], ms: number): Promise<{ stdout: string; kille
   });
 }
 
+/**
+ * Runs `program` from the CLI with checkpoints to `state` (or resumes from them), killing
+ * each process with SIGKILL at a random moment within `window` ms, `kills` times, then
+ * lets it finish. Every checkpoint left on disk must load. Returns the last run's output.
+ */
+async function killAndResume(program: string, state: string, kills: number, window: [number, number], flags: string[]) {
+  let killed = 0;
+  for (let round = 0; round < kills * 10; round++) {
+    const args = existsSync(state) ? ["resume", state, ...flags] : ["run", program, "--checkpoint", state, ...flags];
+    const run = await runAndKill(args, killed < kills ? window[0] + Math.random() * (window[1] - window[0]) : 120_000);
+    if (existsSync(state)) await loadImage(state); // never unreadable: throws if damaged
+    if (!run.killed) return { killed, output: run.stdout };
+    killed++;
+  }
+  throw new Error(`the program did not finish after ${killed} kills`);
+}
+
 describe("checkpoints survive kill -9", () => {
   it("resumes 20+ times from disk and prints the uninterrupted answer", async () => {
-    const state = join(dir, "state.img");
-    let kills = 0;
-    let output = "";
-    // Start, then resume until the program finishes, killing each process at a random moment.
-    let first = true;
-    for (let round = 0; round < 200; round++) {
-      const args = first ? ["run", wasm, "--checkpoint", state, "--every", "20ms"] : ["resume", state, "--every", "20ms"];
-      if (!first || existsSync(state)) first = false;
-      const { stdout, killed } = await runAndKill(args, kills < 20 ? 250 + Math.random() * 300 : 120_000);
-      output = stdout;
-      if (existsSync(state)) await loadImage(state); // never unreadable: throws if damaged
-      if (!killed) break;
-      kills++;
-    }
-    expect(kills).toBeGreaterThanOrEqual(20);
+    const { killed, output } = await killAndResume(wasm, join(dir, "state.img"), 20, [250, 550], ["--every", "20ms"]);
+    expect(killed).toBeGreaterThanOrEqual(20);
     expect(output.trim().split("\n").pop()).toBe(ANSWER);
   });
 });
@@ -64,18 +68,8 @@ describe("preemptible programs under kill -9", () => {
   it("a loop with no Stasis calls, checkpointed mid-loop, resumes to the uninterrupted answer", async () => {
     const loop = join(dir, "longloop.wasm");
     await writeFile(loop, (await buildProgram(join(packageRoot(), "test", "programs", "longloop.ts"), { preempt: true })).wasm);
-    const state = join(dir, "loop.img");
-    let kills = 0;
-    let output = "";
-    for (let round = 0; round < 100; round++) {
-      const args = existsSync(state) ? ["resume", state, "--every", "20ms", "--slice", "5ms"] : ["run", loop, "--checkpoint", state, "--every", "20ms", "--slice", "5ms"];
-      const { stdout, killed } = await runAndKill(args, kills < 5 ? 200 + Math.random() * 200 : 120_000);
-      output = stdout;
-      if (existsSync(state)) await loadImage(state);
-      if (!killed) break;
-      kills++;
-    }
-    expect(kills).toBeGreaterThanOrEqual(5);
+    const { killed, output } = await killAndResume(loop, join(dir, "loop.img"), 5, [200, 400], ["--every", "20ms", "--slice", "5ms"]);
+    expect(killed).toBeGreaterThanOrEqual(5);
     expect(output.trim()).toBe("primes below 3000000: 216816");
   });
 });

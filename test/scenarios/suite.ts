@@ -7,6 +7,11 @@ import { DEFER, Program, Runtime, type HostHandler } from "../../host/index.ts";
 
 export type Programs = Record<"pingpong" | "channels" | "calls", Uint8Array<ArrayBuffer>>;
 
+/** Programs as plain number arrays (what crosses into a browser page), back to bytes. */
+export function programsFrom(plain: Record<keyof Programs, number[]>): Programs {
+  return { pingpong: new Uint8Array(plain.pingpong), channels: new Uint8Array(plain.channels), calls: new Uint8Array(plain.calls) };
+}
+
 export interface Outcome {
   name: string;
   ok: boolean;
