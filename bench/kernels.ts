@@ -6,11 +6,11 @@
 //   preempt       `stasis build --preempt` (fuel checks everywhere + Asyncify over them)
 // Each kernel's exported run(n) is called directly (outside any tasklet), median of 7
 // after a warm-up; code size is the module's byte length.
-import { basename, dirname, join } from "node:path";
-import asc from "assemblyscript/asc";
+import { join } from "node:path";
 import { buildProgram } from "../build/index.ts";
 import { packageRoot } from "../build/paths.ts";
 import { Program, Runtime } from "../host/index.ts";
+import { compilePlain, plainImports } from "./plain.ts";
 import { median, timeMs } from "./stats.ts";
 
 export const KERNELS = [
@@ -29,26 +29,10 @@ export interface KernelRow {
   result: number;
 }
 
-async function plainModule(path: string): Promise<Uint8Array<ArrayBuffer>> {
-  let wasm: Uint8Array | undefined;
-  const sink = { write: () => true };
-  // baseDir is the kernel's folder, so asc does not pick up this package's asconfig.json.
-  const { error } = await asc.main([basename(path), "-O3", "--runtime", "incremental", "--outFile", "k.wasm", "--baseDir", dirname(path)], {
-    stdout: sink,
-    stderr: sink,
-    writeFile: (_name: string, contents: Uint8Array | string) => {
-      if (typeof contents !== "string") wasm = contents;
-    },
-  });
-  if (error || !wasm) throw new Error(`cannot compile ${path}: ${error?.message}`);
-  return new Uint8Array(wasm);
-}
-
 async function runner(variant: Variant, path: string): Promise<{ run: (n: number) => number; bytes: number }> {
   if (variant === "plain") {
-    const wasm = await plainModule(path);
-    const env = { abort: () => { throw new Error("abort"); }, seed: () => 1, "Date.now": () => 0, "console.log": () => {}, trace: () => {} };
-    const { instance } = await WebAssembly.instantiate(wasm, { env });
+    const wasm = await compilePlain(path);
+    const { instance } = await WebAssembly.instantiate(wasm, plainImports);
     return { run: instance.exports.run as (n: number) => number, bytes: wasm.length };
   }
   const built = await buildProgram(path, { preempt: variant === "preempt", asyncify: variant === "unrestricted" ? "unrestricted" : "narrow" });

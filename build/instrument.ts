@@ -17,15 +17,14 @@ import type { GlobalType } from "../host/image/format.ts";
 import { StasisError } from "../host/errors.ts";
 import { NEVER_INLINE, type BuildMode } from "./compile.ts";
 
-
-const FEATURES =
+export const FEATURES =
   binaryen.Features.MutableGlobals |
   binaryen.Features.SignExt |
   binaryen.Features.NontrappingFPToInt |
   binaryen.Features.BulkMemory |
   binaryen.Features.BulkMemoryOpt;
 
-function withPassArguments<T>(args: Record<string, string>, run: () => T): T {
+export function withPassArguments<T>(args: Record<string, string>, run: () => T): T {
   try {
     for (const [key, value] of Object.entries(args)) binaryen.setPassArgument(key, value);
     return run();
@@ -34,7 +33,7 @@ function withPassArguments<T>(args: Record<string, string>, run: () => T): T {
   }
 }
 
-function withLevels<T>(optimize: number, shrink: number, debugInfo: boolean, run: () => T): T {
+export function withLevels<T>(optimize: number, shrink: number, debugInfo: boolean, run: () => T): T {
   const previous = [binaryen.getOptimizeLevel(), binaryen.getShrinkLevel(), binaryen.getDebugInfo()] as const;
   binaryen.setOptimizeLevel(optimize);
   binaryen.setShrinkLevel(shrink);

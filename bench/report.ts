@@ -1,0 +1,145 @@
+// bench/RESULTS.md, written by `npm run bench` from one run's measurements: the
+// environment, a verdict for every target of the issues "Tasklets", "Freeze and thaw",
+// "Preemption" and "Proof of speed", and the tables behind them.
+import { CONTENDERS, CONTENDER_LABELS, type SwitchRow } from "./switch.ts";
+import type { MemoryRow, SpawnParkRow } from "./memory.ts";
+import type { FreezeRow } from "./freeze.ts";
+import type { ReplayRow } from "./replay.ts";
+import type { KernelRow } from "./kernels.ts";
+
+export interface Environment {
+  date: string;
+  cpu: string;
+  cores: number;
+  node: string;
+  v8: string;
+  assemblyscript: string;
+  binaryen: string;
+  platform: string;
+}
+
+export interface BenchResults {
+  env: Environment;
+  seconds: number;
+  reps: number;
+  switchRows: SwitchRow[];
+  memory: MemoryRow[];
+  spawnPark: SpawnParkRow;
+  freeze: FreezeRow[];
+  replay: ReplayRow;
+  kernels: KernelRow[];
+  /** bench/callgrind.txt (instruction counts from bench/callgrind.sh), if it exists. */
+  callgrind: string | null;
+}
+
+/** One kernel row of bench/callgrind.txt: `kernel build instructions ratio`. */
+export interface InstructionRow {
+  kernel: string;
+  build: string;
+  instructions: number;
+  ratio: number;
+}
+
+export function parseCallgrind(text: string): InstructionRow[] {
+  return text.split("\n").flatMap((line) => {
+    const m = /^(\w+)\s+(plain|default|preempt)\s+(\d+)\s+([\d.]+)\s*$/.exec(line);
+    return m ? [{ kernel: m[1], build: m[2], instructions: Number(m[3]), ratio: Number(m[4]) }] : [];
+  });
+}
+
+const f = (x: number, digits = 1): string => x.toFixed(digits);
+const ratio = (x: number): string => `${x.toFixed(2)}×`;
+const table = (head: string[], rows: string[][]): string =>
+  [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+
+interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean;
+  /** How far off, when missed. */
+  by?: string;
+}
+
+function verdicts(r: BenchResults): Verdict[] {
+  const out: Verdict[] = [];
+  const sw = r.switchRows;
+  const depth1 = sw.filter((row) => row.depth === 1);
+  const worst1 = Math.max(...depth1.map((row) => row.ns.stasis.median / row.ns.generator.median));
+  out.push({ target: "switch at depth 1 within 1.5× of a generator", measured: depth1.map((row) => `${ratio(row.ns.stasis.median / row.ns.generator.median)} (${row.tasklets} tasklets)`).join(", "), met: worst1 <= 1.5, by: `${ratio(worst1)} against 1.5×` });
+  const deep = sw.filter((row) => row.depth >= 10);
+  const slowDeep = deep.filter((row) => row.ns.stasis.median >= row.ns.generator.median);
+  out.push({ target: "depth ≥ 10 faster than `yield*` generators", measured: deep.map((row) => `${ratio(row.ns.stasis.median / row.ns.generator.median)} (${row.tasklets} × ${row.depth})`).join(", "), met: slowDeep.length === 0, by: `slower in ${slowDeep.length} of ${deep.length} cases` });
+  const speedups = sw.map((row) => row.ns.jsAsyncify.median / row.ns.stasis.median);
+  out.push({ target: "≥ 5× faster than the JS-driven Asyncify switch", measured: `${f(Math.min(...speedups), 2)}–${f(Math.max(...speedups), 2)}× as fast`, met: Math.min(...speedups) >= 5, by: `${ratio(Math.min(...speedups))} against ≥ 5×` });
+  const shallow = r.memory[0];
+  out.push({ target: "≤ 256 bytes per shallow suspended tasklet", measured: `${f(shallow.heapBytes)} B (depth ${shallow.depth})`, met: shallow.heapBytes <= 256, by: `${f(shallow.heapBytes - 256)} B over` });
+  const sp = r.spawnPark;
+  out.push({ target: "spawn and park 1,000,000 tasklets in under 1 s", measured: `${f(sp.stasisMs / 1000, 2)} s`, met: sp.stasisMs < 1000, by: `${f(sp.stasisMs / 1000 - 1, 2)} s over` });
+  const sparse = r.freeze.find((row) => row.label.includes("memory"));
+  if (sparse) {
+    out.push({ target: "freeze a 64 MiB memory holding 1 MiB in under 5 ms", measured: `${f(sparse.freezeMs, 2)} ms`, met: sparse.freezeMs < 5, by: `${f(sparse.freezeMs - 5, 2)} ms over` });
+    const limit = 2 + sparse.copyMs * (sparse.imageBytes / sparse.memoryBytes);
+    out.push({ target: "thaw it within 2 ms plus the time to copy its data", measured: `${f(sparse.thawMs, 2)} ms (limit ${f(limit, 2)} ms)`, met: sparse.thawMs <= limit, by: `${f(sparse.thawMs - limit, 1)} ms over` });
+  }
+  const instructions = r.callgrind ? parseCallgrind(r.callgrind) : [];
+  const overhead = (build: string): { worst: number; text: string; source: string } => {
+    const fromCallgrind = instructions.filter((row) => row.build === build);
+    if (fromCallgrind.length > 0) {
+      return { worst: Math.max(...fromCallgrind.map((row) => row.ratio)), text: fromCallgrind.map((row) => `${row.kernel} ${ratio(row.ratio)}`).join(", "), source: "instructions" };
+    }
+    const rows = r.kernels.filter((row) => row.variant === build);
+    const plain = (kernel: string) => r.kernels.find((row) => row.kernel === kernel && row.variant === "plain")!;
+    return { worst: Math.max(...rows.map((row) => row.ms / plain(row.kernel).ms)), text: rows.map((row) => `${row.kernel} ${ratio(row.ms / plain(row.kernel).ms)}`).join(", "), source: "wall clock" };
+  };
+  for (const [build, limit] of [["default", 1.05], ["preempt", 1.15]] as const) {
+    const o = overhead(build);
+    out.push({ target: `${build === "default" ? "default pipeline" : "`--preempt`"} within ${Math.round((limit - 1) * 100)}% of plain (${o.source})`, measured: o.text, met: o.worst <= limit, by: `${f((o.worst - limit) * 100)} points at worst` });
+  }
+  const sizes = r.kernels.filter((row) => row.variant === "preempt" || row.variant === "default").map((row) => row.bytes / r.kernels.find((k) => k.kernel === row.kernel && k.variant === "plain")!.bytes);
+  out.push({ target: "code size within 1.3× of plain", measured: `${f(Math.min(...sizes), 2)}–${f(Math.max(...sizes), 2)}×`, met: Math.max(...sizes) <= 1.3, by: `${ratio(Math.max(...sizes))} against 1.3×` });
+  return out;
+}
+
+export function renderResults(r: BenchResults): string {
+  const e = r.env;
+  const s: string[] = [];
+  s.push("# Benchmark results", "");
+  s.push(`Written by \`npm run bench\` on ${e.date} in ${Math.round(r.seconds)} s. Machine: ${e.cpu}, ${e.cores} cores, ${e.platform}; Node ${e.node} (V8 ${e.v8}); AssemblyScript ${e.assemblyscript}; Binaryen ${e.binaryen}.`);
+  s.push(`Medians of ${r.reps} repetitions unless stated; every table compares figures measured side by side in this one run. The machine may be shared: single figures can move by 10–30% between runs, ratios move less.`, "");
+  s.push("![Switch latency](switch-latency.svg)", "");
+
+  s.push("## Targets", "");
+  s.push(table(["target", "measured", "verdict"], verdicts(r).map((v) => [v.target, v.measured, v.met ? "met" : `**missed** (${v.by})`])), "");
+
+  s.push("## Switch latency (ns per switch)", "");
+  s.push("One switch = one resumption of the next parked coroutine in round-robin order, which runs until it yields again. Each coroutine recursed `depth` calls deep before yielding (every frame holds an int and a reference). See bench/switch.ts for how each contender is driven.", "");
+  s.push(table(["tasklets × depth", ...CONTENDERS.map((c) => CONTENDER_LABELS[c]), "Stasis / generators", "speed-up over JS-driven Asyncify", "Stasis saved bytes"],
+    r.switchRows.map((row) => [`${row.tasklets} × ${row.depth}`, ...CONTENDERS.map((c) => f(row.ns[c].median)), ratio(row.ns.stasis.median / row.ns.generator.median), ratio(row.ns.jsAsyncify.median / row.ns.stasis.median), f(row.stasisStackBytes, 0)])), "");
+
+  s.push("## Memory per suspended tasklet", "");
+  s.push(table(["depth", "Stasis heap in use (after full GC)", "Stasis memory growth", "saved stack", "JS generator chain (V8 heap)", "Stasis / JS"],
+    r.memory.map((m) => [String(m.depth), f(m.heapBytes), f(m.growthBytes), f(m.stackBytes), f(m.jsBytes), ratio(m.heapBytes / m.jsBytes)])), "");
+  s.push(`Bytes per tasklet, 100,000 tasklets parked on a channel. Depth 0 parks in \`Task#run\` itself; depth d recurses d calls, each holding a small object.`, "");
+  s.push(`Spawning and parking ${r.spawnPark.count.toLocaleString("en")} tasklets (spawn, run each to a schedule(), then on to a blocking receive): **${f(r.spawnPark.stasisMs)} ms**; creating as many JS generators and running each to its first yield: ${f(r.spawnPark.jsMs)} ms.`, "");
+
+  s.push("## Freeze and thaw (ms)", "");
+  s.push("`freeze` = `rt.snapshot()`; `thaw` = `Runtime.restore()` (checksum, decode, instantiate, grow, write back); `copy` = `Uint8Array.slice()` of the whole memory, same run.", "");
+  s.push(table(["case", "memory MiB", "image MiB", "freeze", "thaw", "copy", "freeze / copy", "thaw / copy"],
+    r.freeze.map((row) => [row.label, f(row.memoryBytes / 2 ** 20), f(row.imageBytes / 2 ** 20), f(row.freezeMs, 2), f(row.thawMs, 2), f(row.copyMs, 2), ratio(row.freezeMs / row.copyMs), ratio(row.thawMs / row.copyMs)])), "");
+  const rp = r.replay;
+  s.push("### Resume from an image against re-running from the start", "");
+  s.push(`The main demo (examples/primes, the concurrent prime sieve) ran ${rp.steps} steps of 10,000 switches — ${rp.primesFound} primes found, ${rp.tasklets} live tasklets — and was frozen into a ${f(rp.imageBytes / 1024)} KiB image. Getting back to that point: **resume ${f(rp.resumeMs, 2)} ms** (\`Runtime.restore\`), re-run from the start ${f(rp.rerunMs)} ms — ${f(rp.rerunMs / rp.resumeMs, 0)}× faster. Re-running grows with the computation's age; resuming grows with its live state.`, "");
+
+  s.push("## Instrumentation overhead: kernels that never switch", "");
+  s.push("Each kernel (bench/programs/kernels) built four ways and its `run(n)` called directly, the builds interleaved: `plain` = `asc -O3` alone; `default` = `stasis build`; `unrestricted` = Asyncify as most tools run it (any import or indirect call may unwind); `preempt` = `stasis build --preempt`.", "");
+  const kernels = [...new Set(r.kernels.map((k) => k.kernel))];
+  const row = (kernel: string, variant: string) => r.kernels.find((k) => k.kernel === kernel && k.variant === variant)!;
+  s.push(table(["kernel", "plain ms", "default", "unrestricted", "preempt", "bytes: plain → default / preempt"],
+    kernels.map((k) => [k, f(row(k, "plain").ms), ratio(row(k, "default").ms / row(k, "plain").ms), ratio(row(k, "unrestricted").ms / row(k, "plain").ms), ratio(row(k, "preempt").ms / row(k, "plain").ms), `${row(k, "plain").bytes} → ${row(k, "default").bytes} / ${row(k, "preempt").bytes}`])), "");
+  if (r.callgrind) {
+    s.push("Instruction counts (repeatable on a shared machine), from `bench/callgrind.txt`, written by `npm run build && bash bench/callgrind.sh` (not part of `npm run bench`; about five minutes):", "");
+    s.push("```", r.callgrind.trim(), "```", "");
+  }
+  s.push("Module sizes include Stasis's fixed runtime (scheduler, channels, host calls, freeze helpers: about 16 KB), which a 4–6 KB kernel does not carry; `stasis build` prints the size before and after instrumentation.", "");
+  return s.join("\n");
+}
