@@ -4,7 +4,7 @@
 // `suspend()`. Calling `suspend()` starts an *unwind*: each instrumented frame stores its
 // locals and a resume index into the Asyncify buffer and returns, until control is back
 // in `resume()` (the scheduler side), which copies the buffer into the tasklet's
-// SavedStack. Resuming copies it back and starts a *rewind*: the frames are re-entered,
+// SavedStack. Resuming starts a *rewind* from the SavedStack: the frames are re-entered,
 // reload their locals and jump back to the call they were in, down to `suspend()`,
 // which stops the rewind and returns normally. All of this runs inside wasm; the host
 // is never on the path of a switch.
@@ -48,6 +48,7 @@
 // SavedStack layout (one managed object, right-sized; reused while the size fits):
 //   [object header][asyncBytes u32][shadowBytes u32][capacity u32][sp u32]
 //   [Asyncify frames: asyncBytes][shadow-stack slots: shadowBytes]
+import { OBJECT, TOTAL_OVERHEAD } from "rt/common";
 import { Tasklet } from "./tasklet";
 import { __stasis_host_frames } from "./host";
 import { refuel } from "./preempt";
@@ -111,16 +112,37 @@ let running: Tasklet | null = null;
     }
   }
 
-  /** Write barrier for slots stored by raw memory copy (see itcms `__link`). */
+  /**
+   * Write barrier for slots stored by raw memory copy. The incremental collector
+   * (itcms) requires that no black object points to a white one. White and black are
+   * the colors 0 and 1 (which is which flips every cycle); gray (2) and pinned (3)
+   * objects need no barrier. So only a slot whose color differs from this block's,
+   * both being 0 or 1, can break the invariant: then one `__link(this, slot, true)`
+   * grays this block if it is the black one, and no later slot can matter (a gray block
+   * is scanned again; a white one had nothing to fix). Reads the color bits of
+   * `~lib/rt/common`'s OBJECT header, as itcms does.
+   */
   linkSlots(): void {
     const self = changetype<usize>(this);
+    const color = colorOf(self);
+    if (color > 1) return;
     let slot = this.data + this.asyncBytes;
     const end = slot + this.shadowBytes;
     while (slot < end) {
-      __link(self, load<usize>(slot), true);
+      const ref = load<usize>(slot);
+      if (ref && colorOf(ref) == (color ^ 1)) {
+        __link(self, ref, true);
+        return;
+      }
       slot += sizeof<usize>();
     }
   }
+}
+
+/** itcms color bits of a managed object's header. */
+// @ts-ignore: decorator
+@inline function colorOf(ref: usize): u32 {
+  return changetype<OBJECT>(ref - TOTAL_OVERHEAD).gcInfo & 3;
 }
 
 /**
@@ -212,12 +234,14 @@ export function resume(t: Tasklet): bool {
     const asyncBytes = <usize>saved.asyncBytes;
     const shadowBytes = <usize>saved.shadowBytes;
     if (saved.sp + shadowBytes != base) throw new Error("stasis internal: shadow stack base moved");
-    copyStack(scratchStart, saved.data, asyncBytes);
     copyStack(saved.sp, saved.data + asyncBytes, shadowBytes);
     // The live copy is back on the shadow stack; stale slots must not stay GC roots.
     saved.shadowBytes = 0;
-    store<usize>(ASYNC_DATA, scratchStart + asyncBytes);
-    store<usize>(ASYNC_DATA, scratchEnd, sizeof<usize>());
+    // Rewind straight from the saved block: a rewind only reads the buffer (downwards
+    // from `current`) and nothing allocates until it has finished.
+    const rewindFrom = saved.data + asyncBytes;
+    store<usize>(ASYNC_DATA, rewindFrom);
+    store<usize>(ASYNC_DATA, rewindFrom, sizeof<usize>());
     enterSp = saved.sp;
     rewinding = true;
   }
