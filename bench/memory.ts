@@ -1,17 +1,16 @@
 // Memory per suspended tasklet, and the time to spawn and park a million (part of
 // `npm run bench`).
 //
-// bench/programs/suspended.ts spawns K tasklets that each recurse `depth` calls deep,
-// schedule() once and block on a channel nobody sends on. With `measure` the program
-// reports the heap in use (memory size minus the TLSF allocator's free bytes, after a
-// full GC) before spawning and once all K are blocked; we report that delta / K, the
-// linear-memory growth / K (coarser: the allocator grows memory by doubling), and the
-// mean saved stack of the suspended tasklets (rt.tasklets()). JS: heapUsed delta / K
-// around K generator chains of the same depth parked at their first yield, after gc().
-// Spawn and park: the same program without the heap measurements, timed from the first
-// step until every tasklet is blocked (spawning, a first run of each up to schedule(), a
-// second up to the blocking receive); JS: creating K generators and running each to its
-// first yield.
+// bench/programs/suspended.ts spawns K tasklets that each recurse `depth` calls deep and
+// block on a channel nobody sends on. With `measure` the program reports the heap in
+// use (memory size minus the TLSF allocator's free bytes, after a full GC) before
+// spawning and once all K are blocked; we report that delta / K, the linear-memory
+// growth / K (coarser: the allocator grows memory by doubling), and the mean saved
+// stack of the suspended tasklets (rt.tasklets()). JS: heapUsed delta / K around K
+// generator chains of the same depth parked at their first yield, after gc().
+// Spawn and park: the same program at depth 1 without the heap measurements, timed
+// from the first step until every tasklet is blocked (spawn, then run each until it
+// blocks); JS: creating K generators and running each to its first yield.
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";

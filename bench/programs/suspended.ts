@@ -1,10 +1,9 @@
 // Memory benchmark program: main spawns `count` tasklets; each recurses `depth` calls
 // deep (every frame keeps an int and a managed reference alive, as in switch.ts; depth 0
-// parks in Task#run itself), calls
-// schedule() once, then blocks receiving from one channel nobody sends on, so all stay
-// suspended. With `measure`, main reports the heap in use before spawning and once all
-// are blocked (a full GC each); then it yields forever (the host stops stepping once
-// `measured()` is true).
+// parks in Task#run itself), then blocks receiving from one channel nobody sends on, so
+// all stay suspended. With `measure`, main reports the heap in use before spawning and
+// once all are blocked (a full GC each); then it yields forever (the host stops stepping
+// once `measured()` is true).
 import { Task, spawn, schedule, Channel } from "stasis/assembly";
 import { ROOT } from "rt/tlsf";
 import { BLOCK_OVERHEAD } from "rt/common";
@@ -55,7 +54,6 @@ function dive(level: i32): i32 {
   let acc = level * 7;
   if (level > 1) acc += dive(level - 1);
   else {
-    schedule();
     blocked++;
     acc += never.receive();
   }
@@ -68,8 +66,7 @@ class Sleeper extends Task {
       dive(depth);
       return;
     }
-    schedule(); // depth 0: parks in run() itself and holds no objects
-    blocked++;
+    blocked++; // depth 0: parks in run() itself and holds no objects
     never.receive();
   }
 }
