@@ -1,8 +1,9 @@
 // Preemption: taking the CPU back from code that never calls schedule().
 //
-// `stasis build --preempt` (build/preempt.ts) makes every function of the program
-// (not the runtime library) burn one unit of `fuel` on entry and at every loop
-// back-edge, and call preempt() when the fuel runs out. preempt() yields the running
+// `stasis build --preempt` (build/preempt.ts) makes the program's own functions (not
+// the runtime library) burn one unit of `fuel` at every loop header and at the entry of
+// every function that makes calls: `fuel -= 1; if (fuel < 0) preempt()`, the call of a
+// loop header's check being kept outside the loop. preempt() yields the running
 // tasklet, exactly as schedule() would, so a tight loop can be time-sliced and frozen
 // mid-loop. The scheduler refuels at every resumption; the host sets the slice
 // (rt.step({ fuel })). Without --preempt nothing calls preempt() and fuel is unused.
