@@ -30,19 +30,27 @@ export interface Timing {
 }
 
 /**
- * Nanoseconds per operation of `work(n)`, which performs n operations: n is doubled
- * until one call takes 20 ms (warm-up and calibration), then scaled so a call takes
- * about `targetMs`; median, min and max of `reps` calls.
+ * Operations per call of `work(n)` (which performs n operations) so that one call takes
+ * about `targetMs`: n is doubled until a call takes 20 ms (also the warm-up), then scaled.
  */
-export async function nsPerOp(work: (n: number) => unknown, reps: number, targetMs: number): Promise<Timing> {
-  let n = 1000;
-  let ms = 0;
-  for (; ; n *= 2) {
-    ms = await timeMsAsync(async () => work(n));
-    if (ms >= 20) break;
+export async function calibrate(work: (n: number) => unknown, targetMs: number): Promise<number> {
+  for (let n = 1000; ; n *= 2) {
+    const ms = await timeMsAsync(async () => work(n));
+    if (ms >= 20) return Math.max(1, Math.round((n * targetMs) / ms));
   }
-  n = Math.max(1, Math.round((n * targetMs) / ms));
-  const samples: number[] = [];
-  for (let i = 0; i < reps; i++) samples.push(((await timeMsAsync(async () => work(n))) * 1e6) / n);
-  return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples) };
+}
+
+/**
+ * Nanoseconds per operation of each of `works`, median, min and max of `reps` calls
+ * each. The works take turns, one call each per round, so the machine's noise falls on
+ * all of them alike and their ratios stay meaningful.
+ */
+export async function nsPerOpInterleaved(works: ((n: number) => unknown)[], reps: number, targetMs: number): Promise<Timing[]> {
+  const counts: number[] = [];
+  for (const work of works) counts.push(await calibrate(work, targetMs));
+  const samples = works.map(() => [] as number[]);
+  for (let rep = 0; rep < reps; rep++) {
+    for (let i = 0; i < works.length; i++) samples[i].push(((await timeMsAsync(async () => works[i](counts[i]))) * 1e6) / counts[i]);
+  }
+  return samples.map((list) => ({ median: median(list), min: Math.min(...list), max: Math.max(...list) }));
 }

@@ -4,7 +4,8 @@
 // A benchmark coroutine recurses `depth` calls deep — every frame keeps an int and a
 // reference alive — and then yields forever from its deepest frame. `count` of them are
 // parked; one switch is one resumption of the next coroutine in round-robin order (it
-// runs until it yields again), so ns per switch = time of n resumptions / n.
+// runs until it yields again), so ns per switch = time of n resumptions / n. The four
+// contenders take turns sample by sample (stats.ts), so noise hits them alike.
 //  - stasis: bench/programs/switch.ts. After a first step that brings every tasklet to
 //    its first schedule(), rt.step({ budget: n }) makes exactly n switches inside wasm.
 //    Depth D = Task#run plus D nested calls.
@@ -19,7 +20,7 @@ import { buildProgram } from "../build/index.ts";
 import { packageRoot } from "../build/paths.ts";
 import { Program, Runtime } from "../host/index.ts";
 import { buildJsDriven, jsDrivenFibers } from "./jsdriven.ts";
-import { nsPerOp, type Timing } from "./stats.ts";
+import { nsPerOpInterleaved, type Timing } from "./stats.ts";
 
 export const CONTENDERS = ["stasis", "generator", "async", "jsAsyncify"] as const;
 export type Contender = (typeof CONTENDERS)[number];
@@ -112,8 +113,8 @@ export async function measureSwitch(configs: { tasklets: number; depth: number }
       async: asyncSwitcher(tasklets, depth),
       jsAsyncify: await jsDrivenFibers(jsDriven, tasklets, depth),
     };
-    const ns = {} as Record<Contender, Timing>;
-    for (const contender of CONTENDERS) ns[contender] = await nsPerOp(switchers[contender], reps, targetMs);
+    const timings = await nsPerOpInterleaved(CONTENDERS.map((c) => switchers[c]), reps, targetMs);
+    const ns = Object.fromEntries(CONTENDERS.map((c, i) => [c, timings[i]])) as Record<Contender, Timing>;
     rows.push({ tasklets, depth, ns, stasisStackBytes: stasis.stackBytes });
   }
   return rows;
