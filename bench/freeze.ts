@@ -2,9 +2,12 @@
 // of N MiB with non-zero data; we time rt.snapshot() (scan, copy into the image,
 // checksum) and Runtime.restore() (checksum, instantiate, grow, write back) against a
 // plain copy of the same memory, and report image size against memory size. A second
-// case grows memory to 64 MiB around 1 MiB of data, where zero elision matters.
+// case grows memory to 64 MiB around 1 MiB of data, where zero elision matters. Every
+// thaw and copy sample starts after a full GC (not timed): each one allocates a new
+// memory as large as the frozen one, and V8 collects the dead ones from earlier samples
+// under "external memory pressure", which would otherwise land in the next sample.
 import { Runtime, type Program } from "../host/index.ts";
-import { median, medianMs, timeMsAsync } from "./stats.ts";
+import { gc, median, medianMs, timeMs, timeMsAsync } from "./stats.ts";
 
 export interface FreezeRow {
   label: string;
@@ -23,9 +26,15 @@ export async function measureFreeze(program: Program, dataMib: number, growToMib
   const image = rt.snapshot();
   const freezeMs = medianMs(reps, () => rt.snapshot());
   const thaws: number[] = [];
-  for (let i = 0; i < reps; i++) thaws.push(await timeMsAsync(() => Runtime.restore(program, image, { print: () => {} })));
+  const copies: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    gc();
+    thaws.push(await timeMsAsync(() => Runtime.restore(program, image, { print: () => {} })));
+    gc();
+    copies.push(timeMs(() => new Uint8Array(rt.memory.buffer).slice()));
+  }
   const thawMs = median(thaws);
-  const copyMs = medianMs(reps, () => new Uint8Array(rt.memory.buffer).slice());
+  const copyMs = median(copies);
   const label = growToMib === null ? `${dataMib} MiB heap` : `${growToMib} MiB memory, ${dataMib} MiB data`;
   return { label, memoryBytes: rt.memory.buffer.byteLength, imageBytes: image.length, freezeMs, thawMs, copyMs };
 }

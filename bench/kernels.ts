@@ -26,18 +26,20 @@ export interface KernelRow {
   variant: Variant;
   ms: number;
   bytes: number;
+  /** Size of the same module before Asyncify (for plain: the module itself). */
+  uninstrumentedBytes: number;
   result: number;
 }
 
-async function runner(variant: Variant, path: string): Promise<{ run: (n: number) => number; bytes: number }> {
+async function runner(variant: Variant, path: string): Promise<{ run: (n: number) => number; bytes: number; uninstrumentedBytes: number }> {
   if (variant === "plain") {
     const wasm = await compilePlain(path);
     const { instance } = await WebAssembly.instantiate(wasm, plainImports);
-    return { run: instance.exports.run as (n: number) => number, bytes: wasm.length };
+    return { run: instance.exports.run as (n: number) => number, bytes: wasm.length, uninstrumentedBytes: wasm.length };
   }
   const built = await buildProgram(path, { preempt: variant === "preempt", asyncify: variant === "unrestricted" ? "unrestricted" : "narrow" });
   const rt = await Runtime.start(await Program.load(built.wasm), { print: () => {} });
-  return { run: rt.exports.run as (n: number) => number, bytes: built.wasm.length };
+  return { run: rt.exports.run as (n: number) => number, bytes: built.wasm.length, uninstrumentedBytes: built.sizes.compiled };
 }
 
 export async function measureKernels(reps = 7): Promise<KernelRow[]> {
@@ -52,7 +54,7 @@ export async function measureKernels(reps = 7): Promise<KernelRow[]> {
       runners.forEach((r, i) => samples[i].push(timeMs(() => r.run(kernel.arg))));
     }
     VARIANTS.forEach((variant, i) => {
-      rows.push({ kernel: kernel.name, variant, ms: median(samples[i]), bytes: runners[i].bytes, result: results[i] });
+      rows.push({ kernel: kernel.name, variant, ms: median(samples[i]), bytes: runners[i].bytes, uninstrumentedBytes: runners[i].uninstrumentedBytes, result: results[i] });
     });
   }
   return rows;

@@ -12,15 +12,10 @@
 // from the first step until every tasklet is blocked (spawn, then run each until it
 // blocks); JS: creating K generators and running each to its first yield.
 import { join } from "node:path";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { buildProgram } from "../build/index.ts";
 import { packageRoot } from "../build/paths.ts";
 import { Program, Runtime } from "../host/index.ts";
-import { median, timeMs } from "./stats.ts";
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
+import { gc, median, timeMs } from "./stats.ts";
 
 type Exports = Record<string, (...args: number[]) => number>;
 

@@ -97,8 +97,12 @@ function verdicts(r: BenchResults): Verdict[] {
     const o = overhead(build);
     out.push({ target: `${build === "default" ? "default pipeline" : "`--preempt`"} within ${Math.round((limit - 1) * 100)}% of plain (${o.source})`, measured: o.text, met: o.worst <= limit, by: `${f((o.worst - limit) * 100)} points at worst`, why: build === "default" ? "Wall-clock ratios on a shared machine move by ±10 points between runs; the instruction counts of bench/callgrind.sh are the reliable figure." : "Every loop header costs a decrement and a test of the fuel counter; see bench/callgrind.txt for instruction counts." });
   }
-  const sizes = r.kernels.filter((row) => row.variant === "preempt" || row.variant === "default").map((row) => row.bytes / r.kernels.find((k) => k.kernel === row.kernel && k.variant === "plain")!.bytes);
-  out.push({ target: "code size within 1.3× of plain", measured: `${f(Math.min(...sizes), 2)}–${f(Math.max(...sizes), 2)}×`, met: Math.max(...sizes) <= 1.3, by: `${ratio(Math.max(...sizes))} against 1.3×`, why: "Every Stasis module carries about 16 KB of runtime (scheduler, channels, host calls, freeze helpers) that a 4–6 KB kernel does not; the instrumentation itself adds 8–14% (`stasis build` prints both sizes). Measured on a program of realistic size, or with the runtime split into parts a program can leave out, the ratio would fall." });
+  const plainBytes = (kernel: string) => r.kernels.find((k) => k.kernel === kernel && k.variant === "plain")!.bytes;
+  const built = r.kernels.filter((row) => row.variant === "preempt" || row.variant === "default");
+  const sizes = built.map((row) => row.bytes / plainBytes(row.kernel));
+  const uninstrumented = (kernel: string) => r.kernels.find((k) => k.kernel === kernel && k.variant === "default")!.uninstrumentedBytes;
+  const instrumentation = built.map((row) => row.bytes / uninstrumented(row.kernel));
+  out.push({ target: "code size within 1.3× of plain", measured: `${f(Math.min(...sizes), 2)}–${f(Math.max(...sizes), 2)}× (instrumentation alone: ${f(Math.min(...instrumentation), 2)}–${f(Math.max(...instrumentation), 2)}×)`, met: Math.max(...sizes) <= 1.3, by: `${ratio(Math.max(...sizes))} against 1.3×`, why: "Every Stasis module carries the Stasis runtime (scheduler, channels, host calls, freeze helpers; an empty program builds to about 20 KB) that a 4–6 KB kernel does not; the instrumentation itself — Asyncify, and the fuel checks of `--preempt` — is the second figure: each build against the same program and runtime as asc emits them, before any instrumentation. A build that leaves out the parts of the runtime a program does not use (host calls alone are about a fifth of it) would shrink the first figure; it cannot reach 1.3× for kernels this small." });
   return out;
 }
 
@@ -143,12 +147,12 @@ export function renderResults(r: BenchResults): string {
   s.push("Each kernel (bench/programs/kernels) built four ways and its `run(n)` called directly, the builds interleaved: `plain` = `asc -O3` alone; `default` = `stasis build`; `unrestricted` = Asyncify as most tools run it (any import or indirect call may unwind); `preempt` = `stasis build --preempt`.", "");
   const kernels = [...new Set(r.kernels.map((k) => k.kernel))];
   const row = (kernel: string, variant: string) => r.kernels.find((k) => k.kernel === kernel && k.variant === variant)!;
-  s.push(table(["kernel", "plain ms", "default", "unrestricted", "preempt", "bytes: plain → default / preempt"],
-    kernels.map((k) => [k, f(row(k, "plain").ms), ratio(row(k, "default").ms / row(k, "plain").ms), ratio(row(k, "unrestricted").ms / row(k, "plain").ms), ratio(row(k, "preempt").ms / row(k, "plain").ms), `${row(k, "plain").bytes} → ${row(k, "default").bytes} / ${row(k, "preempt").bytes}`])), "");
+  s.push(table(["kernel", "plain ms", "default", "unrestricted", "preempt", "bytes: plain / uninstrumented / default / preempt"],
+    kernels.map((k) => [k, f(row(k, "plain").ms), ratio(row(k, "default").ms / row(k, "plain").ms), ratio(row(k, "unrestricted").ms / row(k, "plain").ms), ratio(row(k, "preempt").ms / row(k, "plain").ms), [row(k, "plain").bytes, row(k, "default").uninstrumentedBytes, row(k, "default").bytes, row(k, "preempt").bytes].join(" / ")])), "");
   if (r.callgrind) {
     s.push("Instruction counts (repeatable on a shared machine), from `bench/callgrind.txt`, written by `npm run build && bash bench/callgrind.sh` (not part of `npm run bench`; about five minutes):", "");
     s.push("```", r.callgrind.trim(), "```", "");
   }
-  s.push("Module sizes include Stasis's fixed runtime (scheduler, channels, host calls, freeze helpers: about 16 KB), which a 4–6 KB kernel does not carry; `stasis build` prints the size before and after instrumentation.", "");
+  s.push("Module sizes include the Stasis runtime (an empty program builds to about 20 KB), which a 4–6 KB kernel does not carry. `uninstrumented` is the program with that runtime as asc emits it, before Asyncify or fuel checks; `stasis build` prints the size before and after instrumentation.", "");
   return s.join("\n");
 }

@@ -1,5 +1,11 @@
 // Timing helpers shared by the benchmark scripts.
 import { performance } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+setFlagsFromString("--expose-gc");
+/** A full garbage collection of the JS heap (and of dead wasm instances and memories). */
+export const gc = runInNewContext("gc") as () => void;
 
 export function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[values.length >> 1];

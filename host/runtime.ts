@@ -17,7 +17,7 @@
 // budget of resumptions is spent, main returns, or nothing is runnable. A poisoned
 // runtime refuses every call with POISONED: after a trap the wasm state is not safe to
 // run (AssemblyScript cannot unwind an error), so start a new runtime instead.
-import { instantiate } from "@assemblyscript/loader";
+import { instantiate, instantiateSync } from "@assemblyscript/loader";
 import {
   STEP_BLOCKED, STEP_BUDGET, STEP_DONE, STEP_WAITING, TASKLET_RECORD_BYTES, TASKLET_STATUS, WAIT_REASON,
   type StasisExports, type TaskletStatus, type WaitReason,
@@ -161,7 +161,7 @@ export class Runtime {
       hostFrames: () => late.stasis!.__stasis_host_frames,
     };
     const env = envImports(access, { print: options.print ?? ((line) => console.log(line)), seed });
-    const { exports } = await instantiate<Record<string, unknown>>(program.module, { env });
+    const { exports } = await instantiateModule(program.module, { env });
     late.stasis = exports as unknown as StasisExports;
     return new Runtime(program, seed, late.stasis, exports, { ...BUILTIN_HANDLERS, ...options.handlers });
   }
@@ -423,4 +423,20 @@ export class Runtime {
 function describeUnreadableAbort(error: ProgramAbort): string {
   if (error.line === 1 && error.column === 1) return "stack overflow (the AssemblyScript shadow stack is full: recursion too deep; build with a larger shadowStackSize)";
   return "abort with an unreadable message";
+}
+
+/**
+ * Instantiates the compiled module synchronously where the engine allows it. In Node 20
+ * the async WebAssembly.instantiate(module) took 8–30 ms once the process held a few wasm
+ * memories (it waits for a turn of the event loop), the synchronous path 0.2 ms; that was
+ * most of a thaw. An engine that refuses synchronous instantiation on its main thread
+ * throws a RangeError, and gets the async path.
+ */
+async function instantiateModule(module: WebAssembly.Module, imports: WebAssembly.Imports): Promise<{ exports: Record<string, unknown> }> {
+  try {
+    return instantiateSync<Record<string, unknown>>(module, imports);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return instantiate<Record<string, unknown>>(module, imports);
+  }
 }
