@@ -7,7 +7,9 @@
 //   freeze.ts   freeze/thaw against a memory copy
 //   replay.ts   resume from an image against re-running from the start
 //   kernels.ts  instrumentation overhead on compute kernels (plus bench/callgrind.txt)
-// Takes about four minutes on two cores.
+// Takes about two minutes on two cores. The raw figures go to bench/results.json;
+// `node dist/bench/run.js --render` writes RESULTS.md and the chart again from it,
+// without measuring (after a change to the report's wording).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -20,7 +22,7 @@ import { measureFreeze, type FreezeRow } from "./freeze.ts";
 import { measureKernels } from "./kernels.ts";
 import { measureMemory, measureSpawnPark } from "./memory.ts";
 import { measureReplay } from "./replay.ts";
-import { renderResults, type Environment } from "./report.ts";
+import { renderResults, type BenchResults, type Environment } from "./report.ts";
 import { measureSwitch } from "./switch.ts";
 
 const REPS = 7;
@@ -53,9 +55,15 @@ async function section<T>(title: string, measure: () => Promise<T>): Promise<T> 
   return result;
 }
 
-async function main(): Promise<void> {
+function write(benchDir: string, results: BenchResults): string {
+  const markdown = renderResults(results);
+  writeFileSync(join(benchDir, "RESULTS.md"), markdown);
+  writeFileSync(join(benchDir, "switch-latency.svg"), switchChart(results.switchRows));
+  return markdown;
+}
+
+async function measureAll(benchDir: string): Promise<BenchResults> {
   const start = performance.now();
-  const benchDir = join(packageRoot(), "bench");
   const env = environment();
   console.log(`${env.cpu}, ${env.cores} cores, Node ${env.node}; medians of ${REPS}\n`);
   const switchRows = await section("switch latency", () => measureSwitch(SWITCH_CONFIGS, REPS, SAMPLE_MS));
@@ -71,10 +79,20 @@ async function main(): Promise<void> {
   const kernels = await section("instrumentation overhead", () => measureKernels(REPS));
   const callgrindFile = join(benchDir, "callgrind.txt");
   const callgrind = existsSync(callgrindFile) ? readFileSync(callgrindFile, "utf8") : null;
-  const markdown = renderResults({ env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, callgrind });
-  writeFileSync(join(benchDir, "RESULTS.md"), markdown);
-  writeFileSync(join(benchDir, "switch-latency.svg"), switchChart(switchRows));
-  console.log(`\n${markdown}\nwrote bench/RESULTS.md and bench/switch-latency.svg`);
+  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, callgrind };
+}
+
+async function main(): Promise<void> {
+  const benchDir = join(packageRoot(), "bench");
+  const json = join(benchDir, "results.json");
+  if (process.argv.includes("--render")) {
+    write(benchDir, JSON.parse(readFileSync(json, "utf8")) as BenchResults);
+    console.log("wrote bench/RESULTS.md and bench/switch-latency.svg from bench/results.json");
+    return;
+  }
+  const results = await measureAll(benchDir);
+  writeFileSync(json, JSON.stringify(results, null, 1) + "\n");
+  console.log(`\n${write(benchDir, results)}\nwrote bench/results.json, bench/RESULTS.md and bench/switch-latency.svg`);
 }
 
 await main();
