@@ -8,9 +8,10 @@
 // growth / K (coarser: the allocator grows memory by doubling), and the mean saved
 // stack of the suspended tasklets (rt.tasklets()). JS: heapUsed delta / K around K
 // generator chains of the same depth parked at their first yield, after gc().
-// Spawn and park: the same program at depth 1 without the heap measurements, timed
-// from the first step until every tasklet is blocked (spawn, then run each until it
-// blocks); JS: creating K generators and running each to its first yield.
+// Spawn and park: the same program at depth 0 (the shallowest tasklet) without the heap
+// measurements, timed from the first step until every tasklet is blocked (spawn, then
+// run each until it blocks); JS: creating K generators that hold nothing and running
+// each to its first yield.
 import { join } from "node:path";
 import { buildProgram } from "../build/index.ts";
 import { packageRoot } from "../build/paths.ts";
@@ -104,12 +105,12 @@ export async function measureSpawnPark(count: number, reps: number): Promise<Spa
   const stasis: number[] = [];
   const js: number[] = [];
   for (let i = 0; i < reps; i++) {
-    stasis.push((await parkAll(p, count, 1, false)).ms);
+    stasis.push((await parkAll(p, count, 0, false)).ms);
     gc();
     js.push(timeMs(() => {
       const chains: Generator<void, number, void>[] = new Array(count);
       for (let k = 0; k < count; k++) {
-        chains[k] = sleeper(1);
+        chains[k] = sleeper(0);
         chains[k].next();
       }
       return chains;
