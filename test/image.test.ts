@@ -107,6 +107,29 @@ describe("image decoding", () => {
   });
 });
 
+describe("the image checksum", () => {
+  it("is CRC-32C: the standard check value and the RFC 3720 vectors, aligned or not", () => {
+    const ascii = new TextEncoder().encode("123456789");
+    expect(crc32c(ascii)).toBe(0xe3069283);
+    const unaligned = new Uint8Array(ascii.length + 1);
+    unaligned.set(ascii, 1);
+    expect(crc32c(unaligned.subarray(1))).toBe(0xe3069283);
+    expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa);
+    expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
+    expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i))).toBe(0x46dd794e);
+    // Lengths that leave a tail after the 16-byte rounds give the byte-wise result.
+    const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 2654435761) >>> 24);
+    for (const length of [15, 16, 17, 31, 999, 1000]) {
+      let crc = 0xffffffff;
+      for (const byte of data.subarray(0, length)) {
+        crc ^= byte;
+        for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+      }
+      expect(crc32c(data.subarray(0, length))).toBe((crc ^ 0xffffffff) >>> 0);
+    }
+  });
+});
+
 describe("the checked-in v1 fixture", () => {
   it("still decodes and thaws into its program", async () => {
     const program = await Program.load(new Uint8Array(await readFile(join(fixtures, "pingpong-v1.wasm"))));

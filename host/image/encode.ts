@@ -1,6 +1,8 @@
 // Encoding an image (format in format.ts and docs/IMAGE-FORMAT.md). One allocation of
 // the exact size, sections in a fixed order (memory, globals, host, module), so the
-// same contents always give the same bytes: decode → encode is the identity.
+// same contents always give the same bytes: decode → encode is the identity. Sections
+// write themselves into the image, so memory is copied once, straight from the
+// instance's memory into the image (unless it is deflated first).
 import { crc32c } from "./crc32c.ts";
 import {
   FORMAT_VERSION, GLOBAL_TYPES, HEADER_BYTES, MAGIC, SECTION_DEFLATE, SECTION_HEADER_BYTES, SectionKind, TRAILER_BYTES,
@@ -10,8 +12,15 @@ import {
 interface Section {
   kind: SectionKind;
   flags: number;
+  /** Bytes before compression. */
   rawLength: number;
-  payload: Uint8Array;
+  /** Bytes in the image. */
+  length: number;
+  writeTo(target: Uint8Array, at: number): void;
+}
+
+function bytesSection(kind: SectionKind, payload: Uint8Array, flags = 0, rawLength = payload.length): Section {
+  return { kind, flags, rawLength, length: payload.length, writeTo: (target, at) => target.set(payload, at) };
 }
 
 export interface EncodeOptions {
@@ -28,10 +37,11 @@ export function encodeImage(contents: ImageContents): Uint8Array<ArrayBuffer> {
 export async function encodeImageAsync(contents: ImageContents, options: EncodeOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
   const sections = rawSections(contents);
   if (options.compress) {
-    for (const section of sections) {
+    for (const [i, section] of sections.entries()) {
       if (section.kind === SectionKind.Memory || section.kind === SectionKind.Module) {
-        section.payload = await deflate(section.payload);
-        section.flags |= SECTION_DEFLATE;
+        const raw = new Uint8Array(section.length);
+        section.writeTo(raw, 0);
+        sections[i] = bytesSection(section.kind, await deflate(raw), section.flags | SECTION_DEFLATE, raw.length);
       }
     }
   }
@@ -40,28 +50,29 @@ export async function encodeImageAsync(contents: ImageContents, options: EncodeO
 
 function rawSections(contents: ImageContents): Section[] {
   const sections = [memorySection(contents), globalsSection(contents), hostSection(contents)];
-  if (contents.module) sections.push({ kind: SectionKind.Module, flags: 0, rawLength: contents.module.length, payload: contents.module });
+  if (contents.module) sections.push(bytesSection(SectionKind.Module, contents.module));
   return sections;
 }
 
 function memorySection({ memory }: ImageContents): Section {
   const dataBytes = memory.runs.reduce((sum, run) => sum + run.data.length, 0);
-  const payload = new Uint8Array(12 + memory.runs.length * 8 + dataBytes);
-  const view = new DataView(payload.buffer);
-  view.setUint32(0, memory.pages, true);
-  view.setUint32(4, memory.chunkLog2, true);
-  view.setUint32(8, memory.runs.length, true);
-  let at = 12;
-  for (const run of memory.runs) {
-    view.setUint32(at, run.firstChunk, true);
-    view.setUint32(at + 4, run.data.length >>> memory.chunkLog2, true);
-    at += 8;
-  }
-  for (const run of memory.runs) {
-    payload.set(run.data, at);
-    at += run.data.length;
-  }
-  return { kind: SectionKind.Memory, flags: 0, rawLength: payload.length, payload };
+  const length = 12 + memory.runs.length * 8 + dataBytes;
+  const writeTo = (target: Uint8Array, start: number) => {
+    const view = new DataView(target.buffer, target.byteOffset + start, 12 + memory.runs.length * 8);
+    view.setUint32(0, memory.pages, true);
+    view.setUint32(4, memory.chunkLog2, true);
+    view.setUint32(8, memory.runs.length, true);
+    memory.runs.forEach((run, i) => {
+      view.setUint32(12 + i * 8, run.firstChunk, true);
+      view.setUint32(16 + i * 8, run.data.length >>> memory.chunkLog2, true);
+    });
+    let at = start + view.byteLength;
+    for (const run of memory.runs) {
+      target.set(run.data, at);
+      at += run.data.length;
+    }
+  };
+  return { kind: SectionKind.Memory, flags: 0, rawLength: length, length, writeTo };
 }
 
 function globalsSection({ globals }: ImageContents): Section {
@@ -74,16 +85,15 @@ function globalsSection({ globals }: ImageContents): Section {
     view.setUint8(at + 4, GLOBAL_TYPES.indexOf(g.type));
     view.setBigUint64(at + 8, g.bits, true);
   });
-  return { kind: SectionKind.Globals, flags: 0, rawLength: payload.length, payload };
+  return bytesSection(SectionKind.Globals, payload);
 }
 
 function hostSection({ host }: ImageContents): Section {
-  const payload = new TextEncoder().encode(JSON.stringify(host));
-  return { kind: SectionKind.Host, flags: 0, rawLength: payload.length, payload };
+  return bytesSection(SectionKind.Host, new TextEncoder().encode(JSON.stringify(host)));
 }
 
 function assemble(contents: ImageContents, sections: Section[]): Uint8Array<ArrayBuffer> {
-  const total = HEADER_BYTES + sections.reduce((sum, s) => sum + SECTION_HEADER_BYTES + s.payload.length, 0) + TRAILER_BYTES;
+  const total = HEADER_BYTES + sections.reduce((sum, s) => sum + SECTION_HEADER_BYTES + s.length, 0) + TRAILER_BYTES;
   const image = new Uint8Array(total);
   const view = new DataView(image.buffer);
   image.set(MAGIC, 0);
@@ -97,10 +107,10 @@ function assemble(contents: ImageContents, sections: Section[]): Uint8Array<Arra
   for (const s of sections) {
     view.setUint32(at, s.kind, true);
     view.setUint32(at + 4, s.flags, true);
-    view.setBigUint64(at + 8, BigInt(s.payload.length), true);
+    view.setBigUint64(at + 8, BigInt(s.length), true);
     view.setBigUint64(at + 16, BigInt(s.rawLength), true);
-    image.set(s.payload, at + SECTION_HEADER_BYTES);
-    at += SECTION_HEADER_BYTES + s.payload.length;
+    s.writeTo(image, at + SECTION_HEADER_BYTES);
+    at += SECTION_HEADER_BYTES + s.length;
   }
   view.setUint32(at, crc32c(image.subarray(0, at)), true);
   return image;
