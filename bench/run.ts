@@ -23,6 +23,7 @@ import { measureKernels } from "./kernels.ts";
 import { measureMemory, measureSpawnPark } from "./memory.ts";
 import { measureReplay } from "./replay.ts";
 import { renderResults, type BenchResults, type Environment } from "./report.ts";
+import { gc } from "./stats.ts";
 import { measureSwitch } from "./switch.ts";
 
 const REPS = 7;
@@ -48,6 +49,7 @@ function environment(): Environment {
 }
 
 async function section<T>(title: string, measure: () => Promise<T>): Promise<T> {
+  gc(); // what the previous section left behind (big wasm memories) is freed before, not during, this one
   const start = performance.now();
   process.stdout.write(`${title} … `);
   const result = await measure();
