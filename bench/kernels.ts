@@ -13,7 +13,7 @@ import { Program, Runtime } from "../host/index.ts";
 import { compilePlain, plainImports } from "./plain.ts";
 import { median, timeMs } from "./stats.ts";
 
-export const KERNELS = [
+const KERNELS = [
   { name: "fannkuch", file: "fannkuch.ts", arg: 9 },
   { name: "nbody", file: "nbody.ts", arg: 300_000 },
   { name: "sha256", file: "sha256.ts", arg: 40 },
