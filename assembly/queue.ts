@@ -22,12 +22,17 @@ import { Tasklet } from "./tasklet";
   return changetype<Tasklet | null>(address);
 }
 
+/** The contract violations, out of line so the queue operations stay small enough to inline. */
+function misuse(t: Tasklet, what: string): void {
+  throw new Error("stasis internal: tasklet " + t.id.toString() + what);
+}
+
 export class TaskletQueue {
   private head: usize = 0;
   private tail: usize = 0;
 
   push(t: Tasklet): void {
-    if (t.queueAddress != 0) throw new Error("stasis internal: tasklet " + t.id.toString() + " is already queued");
+    if (t.queueAddress != 0) misuse(t, " is already queued");
     const self = changetype<usize>(this);
     const address = changetype<usize>(t);
     t.queueAddress = self;
@@ -41,7 +46,7 @@ export class TaskletQueue {
 
   /** Puts `t` first, so it is the next one shift() returns. */
   unshift(t: Tasklet): void {
-    if (t.queueAddress != 0) throw new Error("stasis internal: tasklet " + t.id.toString() + " is already queued");
+    if (t.queueAddress != 0) misuse(t, " is already queued");
     const address = changetype<usize>(t);
     t.queueAddress = changetype<usize>(this);
     t.prevAddress = 0;
@@ -59,7 +64,7 @@ export class TaskletQueue {
   }
 
   remove(t: Tasklet): void {
-    if (t.queueAddress != changetype<usize>(this)) throw new Error("stasis internal: tasklet " + t.id.toString() + " is not in this queue");
+    if (t.queueAddress != changetype<usize>(this)) misuse(t, " is not in this queue");
     const prev = t.prevAddress;
     const next = t.nextAddress;
     if (prev) ref(prev)!.nextAddress = next;

@@ -79,7 +79,8 @@ export function liveTaskletCount(): i32 {
   return liveCount;
 }
 
-export function mainFinished(): bool {
+// @ts-ignore: decorator
+@inline export function mainFinished(): bool {
   const main = mainTasklet;
   return main !== null && main.status == TaskletStatus.Dead;
 }
@@ -99,10 +100,15 @@ export function step(budget: i32): i32 {
     t.status = TaskletStatus.Running;
     t.waitingFor = WaitReason.None;
     if (!resume(t)) finish(t);
-    else if (t.status == TaskletStatus.Running) throw new Error("stasis internal: tasklet " + t.id.toString() + " suspended without waiting for anything");
+    else if (t.status == TaskletStatus.Running) suspendedWithoutWaiting(t);
   }
   inStep = false;
   return result;
+}
+
+/** Out of line, so the step loop carries no string building. */
+function suspendedWithoutWaiting(t: Tasklet): void {
+  throw new Error("stasis internal: tasklet " + t.id.toString() + " suspended without waiting for anything");
 }
 
 /** Marks `t` dead, wakes its joiners (and the tasklet parked switching to it) and drops it from the registry. */

@@ -209,11 +209,16 @@ export function suspend(): void {
   if (__stasis_host_frames > 0) {
     throw new Error("cannot switch tasklets inside a host callback: a wasm → JavaScript → wasm stack cannot be suspended; switch after the callback returns");
   }
-  if (!reserveScratch()) throw new Error("cannot suspend: no memory for the " + stackLimit.toString() + "-byte tasklet stack buffer");
+  if (!reserveScratch()) noScratch();
   store<usize>(ASYNC_DATA, scratchStart);
   store<usize>(ASYNC_DATA, scratchEnd, sizeof<usize>());
   unwinding = true;
   asyncify_start_unwind(ASYNC_DATA);
+}
+
+/** Out of line: the message's string building would give suspend() a shadow-stack frame. */
+function noScratch(): void {
+  throw new Error("cannot suspend: no memory for the " + stackLimit.toString() + "-byte tasklet stack buffer");
 }
 
 /** The bottom of every tasklet's stack. Never inlined (see the header). */
