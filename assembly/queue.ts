@@ -57,13 +57,15 @@ export class TaskletQueue {
     this.head = address;
   }
 
-  shift(): Tasklet | null {
+  // @ts-ignore: decorator
+  @inline shift(): Tasklet | null {
     const t = ref(this.head);
     if (t) this.remove(t);
     return t;
   }
 
-  remove(t: Tasklet): void {
+  // @ts-ignore: decorator
+  @inline remove(t: Tasklet): void {
     if (t.queueAddress != changetype<usize>(this)) misuse(t, " is not in this queue");
     const prev = t.prevAddress;
     const next = t.nextAddress;
