@@ -57,15 +57,31 @@ export class TaskletQueue {
     this.head = address;
   }
 
-  // @ts-ignore: decorator
-  @inline shift(): Tasklet | null {
+  shift(): Tasklet | null {
     const t = ref(this.head);
-    if (t) this.remove(t);
+    if (t) this.unlink(t);
     return t;
   }
 
+  /**
+   * shift(), inlined: for the scheduler's step loop, which never suspends. Code that can
+   * suspend must call shift(): inlined code adds locals to the caller's Asyncify frame,
+   * and so bytes to every tasklet suspended there (inlining shift() into the channels
+   * made a parked tasklet 48 bytes bigger).
+   */
   // @ts-ignore: decorator
-  @inline remove(t: Tasklet): void {
+  @inline shiftInline(): Tasklet | null {
+    const t = ref(this.head);
+    if (t) this.unlink(t);
+    return t;
+  }
+
+  remove(t: Tasklet): void {
+    this.unlink(t);
+  }
+
+  // @ts-ignore: decorator
+  @inline private unlink(t: Tasklet): void {
     if (t.queueAddress != changetype<usize>(this)) misuse(t, " is not in this queue");
     const prev = t.prevAddress;
     const next = t.nextAddress;

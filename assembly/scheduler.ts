@@ -94,7 +94,7 @@ export function step(budget: i32): i32 {
   while (true) {
     if (mainFinished()) { result = STEP_DONE; break; }
     if (budget <= 0) break;
-    const t = runQueue.shift();
+    const t = runQueue.shiftInline();
     if (!t) { result = pendingCallCount() > 0 ? STEP_WAITING : STEP_BLOCKED; break; }
     budget--;
     t.status = TaskletStatus.Running;
