@@ -126,7 +126,7 @@ export function renderResults(r: BenchResults): string {
   }
 
   s.push("## Switch latency (ns per switch)", "");
-  s.push("One switch = one resumption of the next parked coroutine in round-robin order, which runs until it yields again. Each coroutine recursed `depth` calls deep before yielding (every frame holds an int and a reference). See bench/switch.ts for how each contender is driven.", "");
+  s.push("One switch = one resumption of the next parked coroutine in round-robin order, which runs until it yields again. Each coroutine recursed `depth` calls deep before yielding (every frame holds an int and a reference): a Stasis tasklet at depth d is `Task#run` plus d calls, a generator or async chain is d frames. See bench/switch.ts for how each contender is driven.", "");
   s.push(table(["tasklets × depth", ...CONTENDERS.map((c) => CONTENDER_LABELS[c]), "Stasis / generators", "speed-up over JS-driven Asyncify", "Stasis saved bytes"],
     r.switchRows.map((row) => [`${row.tasklets} × ${row.depth}`, ...CONTENDERS.map((c) => f(row.ns[c].median)), ratio(row.ns.stasis.median / row.ns.generator.median), ratio(row.ns.jsAsyncify.median / row.ns.stasis.median), f(row.stasisStackBytes, 0)])), "");
 
