@@ -283,22 +283,33 @@ function switchInto(base: usize): bool {
 }
 
 function saveRunning(sp: usize, base: usize): void {
-  const t = running!;
   const asyncBytes = <u32>(load<usize>(ASYNC_DATA) - scratchStart);
   const shadowBytes = <u32>(base - sp);
   const need = asyncBytes + shadowBytes;
-  let saved = t.saved;
+  // A raw address, not a managed local: that would cost a shadow-stack frame (zeroed
+  // with memory.fill) on every switch. The block stays reachable through running.saved.
+  let saved = changetype<usize>(running!.saved);
   // Reuse the block while it fits and wastes less than half; otherwise right-size it.
-  if (!saved || saved.capacity < need || saved.capacity > need * 2 + 32) {
-    saved = SavedStack.alloc(need);
-    t.saved = saved;
-  }
-  saved.asyncBytes = asyncBytes;
-  saved.shadowBytes = shadowBytes;
-  saved.sp = sp;
-  copyStack(saved.data, scratchStart, asyncBytes);
-  copyStack(saved.data + asyncBytes, sp, shadowBytes);
-  saved.linkSlots();
+  if (!saved || savedCapacity(saved) < need || savedCapacity(saved) > need * 2 + 32) saved = replaceSaved(need);
+  changetype<SavedStack>(saved).asyncBytes = asyncBytes;
+  changetype<SavedStack>(saved).shadowBytes = shadowBytes;
+  changetype<SavedStack>(saved).sp = sp;
+  const data = saved + offsetof<SavedStack>();
+  copyStack(data, scratchStart, asyncBytes);
+  copyStack(data + asyncBytes, sp, shadowBytes);
+  changetype<SavedStack>(saved).linkSlots();
+}
+
+// @ts-ignore: decorator
+@inline function savedCapacity(saved: usize): u32 {
+  return changetype<SavedStack>(saved).capacity;
+}
+
+/** Gives the running tasklet a new, right-sized SavedStack; returns its address. */
+function replaceSaved(need: u32): usize {
+  const saved = SavedStack.alloc(need);
+  running!.saved = saved;
+  return changetype<usize>(saved);
 }
 
 /**
