@@ -58,9 +58,7 @@ export class TaskletQueue {
   }
 
   shift(): Tasklet | null {
-    const t = ref(this.head);
-    if (t) this.unlink(t);
-    return t;
+    return this.shiftInline();
   }
 
   /**
