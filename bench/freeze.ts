@@ -7,10 +7,16 @@
 // memory as large as the frozen one, and V8 collects the dead ones from earlier samples
 // under "external memory pressure", which would otherwise land in the next sample.
 import { Runtime, type Program } from "../host/index.ts";
+import { exportsOf, loadProgram } from "./load.ts";
 import { gc, median, medianMs, timeMs, timeMsAsync } from "./stats.ts";
+
+/** [MiB of data, MiB the memory is grown to (null: as the heap needs)]. */
+const CASES = [[1, null], [16, null], [64, null], [1, 64]] as const;
 
 export interface FreezeRow {
   label: string;
+  /** The memory was grown around the data (the zero-elision case). */
+  sparse: boolean;
   memoryBytes: number;
   imageBytes: number;
   freezeMs: number;
@@ -18,9 +24,16 @@ export interface FreezeRow {
   copyMs: number;
 }
 
-export async function measureFreeze(program: Program, dataMib: number, growToMib: number | null, reps: number): Promise<FreezeRow> {
+export async function measureFreeze(reps: number): Promise<FreezeRow[]> {
+  const program = await loadProgram("bench", "programs", "heap.ts");
+  const rows: FreezeRow[] = [];
+  for (const [dataMib, growToMib] of CASES) rows.push(await measureCase(program, dataMib, growToMib, reps));
+  return rows;
+}
+
+async function measureCase(program: Program, dataMib: number, growToMib: number | null, reps: number): Promise<FreezeRow> {
   const rt = await Runtime.start(program, { print: () => {} });
-  (rt.exports.configure as (n: number) => void)(dataMib);
+  exportsOf(rt).configure(dataMib);
   rt.step({ budget: 2 }); // main fills the heap and parks
   if (growToMib !== null) rt.memory.grow(growToMib * 16 - rt.memory.buffer.byteLength / 65536);
   const image = rt.snapshot();
@@ -36,5 +49,5 @@ export async function measureFreeze(program: Program, dataMib: number, growToMib
   const thawMs = median(thaws);
   const copyMs = median(copies);
   const label = growToMib === null ? `${dataMib} MiB heap` : `${growToMib} MiB memory, ${dataMib} MiB data`;
-  return { label, memoryBytes: rt.memory.buffer.byteLength, imageBytes: image.length, freezeMs, thawMs, copyMs };
+  return { label, sparse: growToMib !== null, memoryBytes: rt.memory.buffer.byteLength, imageBytes: image.length, freezeMs, thawMs, copyMs };
 }

@@ -12,13 +12,9 @@
 // measurements, timed from the first step until every tasklet is blocked (spawn, then
 // run each until it blocks); JS: creating K generators that hold nothing and running
 // each to its first yield.
-import { join } from "node:path";
-import { buildProgram } from "../build/index.ts";
-import { packageRoot } from "../build/paths.ts";
-import { Program, Runtime } from "../host/index.ts";
+import { Runtime, type Program } from "../host/index.ts";
+import { exportsOf, loadProgram, meanStackBytes } from "./load.ts";
 import { gc, median, timeMs } from "./stats.ts";
-
-type Exports = Record<string, (...args: number[]) => number>;
 
 export interface MemoryRow {
   depth: number;
@@ -38,9 +34,7 @@ export interface SpawnParkRow {
   jsMs: number;
 }
 
-async function program(): Promise<Program> {
-  return Program.load((await buildProgram(join(packageRoot(), "bench", "programs", "suspended.ts"))).wasm);
-}
+const program = (): Promise<Program> => loadProgram("bench", "programs", "suspended.ts");
 
 function* sleeper(level: number): Generator<void, number, void> {
   if (level === 0) {
@@ -69,31 +63,32 @@ function jsBytesPerChain(count: number, depth: number): number {
   return bytes;
 }
 
-/** Runs the program with `count` tasklets at `depth` until all are blocked; returns the runtime and the ms it took. */
-async function parkAll(p: Program, count: number, depth: number, measure: boolean): Promise<{ rt: Runtime; ms: number }> {
+/**
+ * Runs the program with `count` tasklets at `depth` until all are blocked; returns the
+ * runtime, the ms it took and the memory size it started with.
+ */
+async function parkAll(p: Program, count: number, depth: number, measure: boolean): Promise<{ rt: Runtime; ms: number; startBytes: number }> {
   const rt = await Runtime.start(p);
-  const exports = rt.exports as Exports;
+  const startBytes = rt.memory.buffer.byteLength;
+  const exports = exportsOf(rt);
   exports.configure(count, depth, measure ? 1 : 0);
   const ms = timeMs(() => {
     while (!exports.measured()) rt.step({ budget: 1_000_000 });
   });
-  return { rt, ms };
+  return { rt, ms, startBytes };
 }
 
 export async function measureMemory(depths: number[], count: number): Promise<MemoryRow[]> {
   const p = await program();
   const rows: MemoryRow[] = [];
   for (const depth of depths) {
-    const fresh = await Runtime.start(p);
-    const startBytes = fresh.memory.buffer.byteLength;
-    const { rt } = await parkAll(p, count, depth, true);
-    const exports = rt.exports as Exports;
-    const parked = rt.tasklets().filter((t) => t.waitingFor === "receive");
+    const { rt, startBytes } = await parkAll(p, count, depth, true);
+    const exports = exportsOf(rt);
     rows.push({
       depth,
       heapBytes: (exports.heapAfter() - exports.heapBefore()) / count,
       growthBytes: (rt.memory.buffer.byteLength - startBytes) / count,
-      stackBytes: parked.reduce((sum, t) => sum + t.stackBytes, 0) / parked.length,
+      stackBytes: meanStackBytes(rt.tasklets().filter((t) => t.waitingFor === "receive")),
       jsBytes: jsBytesPerChain(count, depth),
     });
   }

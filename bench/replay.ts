@@ -5,11 +5,9 @@
 // Runtime.restore() of that image (decode, checksum, instantiate, write back) against
 // Runtime.start() plus the same steps (re-running to the same point, as a system that
 // replays a log must), and check both reach the same state.
-import { join } from "node:path";
-import { buildProgram } from "../build/index.ts";
-import { packageRoot } from "../build/paths.ts";
-import { Program, Runtime } from "../host/index.ts";
 import { performance } from "node:perf_hooks";
+import { Runtime, type Program } from "../host/index.ts";
+import { exportsOf, loadProgram } from "./load.ts";
 import { median, timeMs, timeMsAsync } from "./stats.ts";
 
 const BUDGET = 10_000;
@@ -24,16 +22,14 @@ export interface ReplayRow {
   resumeMs: number;
 }
 
-type Exports = Record<string, (...args: number[]) => number>;
-
 async function started(program: Program): Promise<Runtime> {
   const rt = await Runtime.start(program, { print: () => {} });
-  (rt.exports as Exports).setLimit(LIMIT);
+  exportsOf(rt).setLimit(LIMIT);
   return rt;
 }
 
 export async function measureReplay(targetMs: number, reps: number): Promise<ReplayRow> {
-  const program = await Program.load((await buildProgram(join(packageRoot(), "examples", "primes", "program.ts"))).wasm);
+  const program = await loadProgram("examples", "primes", "program.ts");
   const rt = await started(program);
   let steps = 0;
   const start = performance.now();
@@ -42,7 +38,7 @@ export async function measureReplay(targetMs: number, reps: number): Promise<Rep
     steps++;
   }
   const image = rt.snapshot();
-  const found = (rt.exports as Exports).primesFound();
+  const found = exportsOf(rt).primesFound();
   const reruns: number[] = [];
   const resumes: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -53,7 +49,7 @@ export async function measureReplay(targetMs: number, reps: number): Promise<Rep
     let resumed: Runtime | undefined;
     resumes.push(await timeMsAsync(async () => (resumed = await Runtime.restore(program, image, { print: () => {} }))));
     for (const other of [rerun, resumed!]) {
-      if ((other.exports as Exports).primesFound() !== found) throw new Error("re-run and resume disagree with the frozen run");
+      if (exportsOf(other).primesFound() !== found) throw new Error("re-run and resume disagree with the frozen run");
     }
   }
   return { steps, primesFound: found, tasklets: rt.taskletCount(), imageBytes: image.length, rerunMs: median(reruns), resumeMs: median(resumes) };

@@ -5,7 +5,7 @@ import { CONTENDERS, CONTENDER_LABELS, type SwitchRow } from "./switch.ts";
 import type { MemoryRow, SpawnParkRow } from "./memory.ts";
 import type { FreezeRow } from "./freeze.ts";
 import type { ReplayRow } from "./replay.ts";
-import type { KernelRow } from "./kernels.ts";
+import type { KernelRow, Variant } from "./kernels.ts";
 
 export interface Environment {
   date: string;
@@ -52,6 +52,10 @@ const ratio = (x: number): string => `${x.toFixed(2)}×`;
 const table = (head: string[], rows: string[][]): string =>
   [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 
+function kernelRow(r: BenchResults, kernel: string, variant: Variant): KernelRow {
+  return r.kernels.find((row) => row.kernel === kernel && row.variant === variant)!;
+}
+
 interface Verdict {
   target: string;
   measured: string;
@@ -70,7 +74,7 @@ function verdicts(r: BenchResults): Verdict[] {
   out.push({ target: "switch at depth 1 within 1.5× of a generator", measured: depth1.map((row) => `${ratio(row.ns.stasis.median / row.ns.generator.median)} (${row.tasklets} tasklets)`).join(", "), met: worst1 <= 1.5, by: `${ratio(worst1)} against 1.5×`, why: "A generator resumes one heap-allocated frame natively. A Stasis switch unwinds and rewinds every wasm frame of the tasklet through Asyncify (each stores and reloads its locals in linear memory), copies the shadow stack out and back, and runs the scheduler: about 1,150 instructions at depth 1 (callgrind, JIT code only). Closing it needs the engine to switch stacks (the WebAssembly stack-switching proposal) instead of Asyncify." });
   const deep = sw.filter((row) => row.depth >= 10);
   const slowDeep = deep.filter((row) => row.ns.stasis.median >= row.ns.generator.median);
-  out.push({ target: "depth ≥ 10 faster than `yield*` generators", measured: deep.map((row) => `${ratio(row.ns.stasis.median / row.ns.generator.median)} (${row.tasklets} × ${row.depth})`).join(", "), met: slowDeep.length === 0, by: `slower in ${slowDeep.length} of ${deep.length} cases`, why: "Per extra level a Stasis switch costs one Asyncify frame (about 15 ns) and `yield*` re-enters every delegating generator (20–35 ns, more with many chains), so Stasis overtakes generators between depth 10 and 20; at depth 10 its fixed cost still dominates. Cutting the fixed cost (fewer frames between the scheduler and the task, a cheaper step loop) would move the crossover below 10." });
+  out.push({ target: "depth ≥ 10 faster than `yield*` generators", measured: deep.map((row) => `${ratio(row.ns.stasis.median / row.ns.generator.median)} (${row.tasklets} × ${row.depth})`).join(", "), met: slowDeep.length === 0, by: `slower in ${slowDeep.length} of ${deep.length} cases`, why: "Per extra level a Stasis switch costs one Asyncify frame (about 15 ns) and `yield*` re-enters every delegating generator (20–35 ns, more with many chains), so Stasis overtakes generators past depth 10; at depth 10 its fixed cost still dominates. Cutting the fixed cost (fewer frames between the scheduler and the task, a cheaper step loop) would move the crossover below 10." });
   const speedups = sw.map((row) => row.ns.jsAsyncify.median / row.ns.stasis.median);
   out.push({ target: "≥ 5× faster than the JS-driven Asyncify switch", measured: `${f(Math.min(...speedups), 2)}–${f(Math.max(...speedups), 2)}× as fast`, met: Math.min(...speedups) >= 5, by: `${ratio(Math.min(...speedups))} against ≥ 5×`, why: "In V8 a call between JavaScript and wasm costs a few ns, so unwinding to JavaScript is cheap; both approaches pay the same Asyncify cost per frame. The in-module switch additionally copies the shadow stack (so a suspended tasklet takes only the bytes it uses and the collector sees its references) and runs a scheduler, which the JS-driven fibers leave out (each owns a fixed stack region the collector does not scan). Only engine-level stack switching would make the switch several times cheaper." });
   const shallow = r.memory[0];
@@ -78,9 +82,9 @@ function verdicts(r: BenchResults): Verdict[] {
   out.push({ target: "≤ 256 bytes per shallow suspended tasklet", measured: `${f(shallow.heapBytes)} B at depth ${shallow.depth} (parked in Task#run)${next ? `, ${f(next.heapBytes)} B at depth ${next.depth}` : ""}`, met: shallow.heapBytes <= 256, by: `${f(shallow.heapBytes - 256)} B over` });
   const sp = r.spawnPark;
   out.push({ target: "spawn and park 1,000,000 tasklets in under 1 s", measured: `${f(sp.stasisMs / 1000, 2)} s`, met: sp.stasisMs < 1000, by: `${f(sp.stasisMs / 1000 - 1, 2)} s over`, why: "A CPU profile of the run (a build with names) puts most of the time in the TLSF allocator, largely the first touch of fresh pages as linear memory grows (touching 512 MiB of new wasm memory alone takes about 0.36 s here), and about a quarter in the incremental collector's marking. Smaller tasklet records (fewer pages to fault in) and allocating a tasklet's record and its first saved stack as one block would cut it." });
-  const sparse = r.freeze.find((row) => row.label.includes("memory"));
+  const sparse = r.freeze.find((row) => row.sparse);
   if (sparse) {
-    out.push({ target: "freeze a 64 MiB memory holding 1 MiB in under 5 ms", measured: `${f(sparse.freezeMs, 2)} ms`, met: sparse.freezeMs < 5, by: `${f(sparse.freezeMs - 5, 2)} ms over`, why: "Finding the non-zero chunks reads all 64 MiB (inside the module, a word at a time), which is bound by memory bandwidth: 3.9–7.1 ms between runs on this shared machine. Scanning with 128-bit SIMD loads (not enabled in builds yet) would give it room." });
+    out.push({ target: "freeze a 64 MiB memory holding 1 MiB in under 5 ms", measured: `${f(sparse.freezeMs, 2)} ms`, met: sparse.freezeMs < 5, by: `${f(sparse.freezeMs - 5, 2)} ms over`, why: "Finding the non-zero chunks reads all 64 MiB (inside the module, 32 bytes per step), which is bound by memory bandwidth: 3.3–7.5 ms between runs on this shared machine. Scanning with 128-bit SIMD loads (not enabled in builds yet) would give it room." });
     const limit = 2 + sparse.copyMs * (sparse.imageBytes / sparse.memoryBytes);
     out.push({ target: "thaw it within 2 ms plus the time to copy its data", measured: `${f(sparse.thawMs, 2)} ms (limit ${f(limit, 2)} ms)`, met: sparse.thawMs <= limit, by: `${f(sparse.thawMs - limit, 1)} ms over`, why: "Decoding with the checksum takes about 1 ms per MiB of image and writing back under 1 ms; most of the rest is giving the fresh instance 64 MiB of memory, 0.3–9 ms in Node 20 because it sets off a garbage collection on V8's worker threads (with --single-threaded-gc the same grow takes 0.3 ms). Creating the memory at full size instead (a module that imports its memory) measured no better. A pool of instances prepared ahead, in idle time, would take that cost off the thaw." });
   }
@@ -91,18 +95,16 @@ function verdicts(r: BenchResults): Verdict[] {
       return { worst: Math.max(...fromCallgrind.map((row) => row.ratio)), text: fromCallgrind.map((row) => `${row.kernel} ${ratio(row.ratio)}`).join(", "), source: "instructions" };
     }
     const rows = r.kernels.filter((row) => row.variant === build);
-    const plain = (kernel: string) => r.kernels.find((row) => row.kernel === kernel && row.variant === "plain")!;
-    return { worst: Math.max(...rows.map((row) => row.ms / plain(row.kernel).ms)), text: rows.map((row) => `${row.kernel} ${ratio(row.ms / plain(row.kernel).ms)}`).join(", "), source: "wall clock" };
+    const time = (row: KernelRow) => row.ms / kernelRow(r, row.kernel, "plain").ms;
+    return { worst: Math.max(...rows.map(time)), text: rows.map((row) => `${row.kernel} ${ratio(time(row))}`).join(", "), source: "wall clock" };
   };
   for (const [build, limit] of [["default", 1.05], ["preempt", 1.15]] as const) {
     const o = overhead(build);
     out.push({ target: `${build === "default" ? "default pipeline" : "`--preempt`"} within ${Math.round((limit - 1) * 100)}% of plain (${o.source})`, measured: o.text, met: o.worst <= limit, by: `${f((o.worst - limit) * 100)} points at worst`, why: build === "default" ? "Wall-clock ratios on a shared machine move by ±10 points between runs; the instruction counts of bench/callgrind.sh are the reliable figure." : "Every loop header costs a decrement and a test of the fuel counter; see bench/callgrind.txt for instruction counts." });
   }
-  const plainBytes = (kernel: string) => r.kernels.find((k) => k.kernel === kernel && k.variant === "plain")!.bytes;
   const built = r.kernels.filter((row) => row.variant === "preempt" || row.variant === "default");
-  const sizes = built.map((row) => row.bytes / plainBytes(row.kernel));
-  const uninstrumented = (kernel: string) => r.kernels.find((k) => k.kernel === kernel && k.variant === "default")!.uninstrumentedBytes;
-  const instrumentation = built.map((row) => row.bytes / uninstrumented(row.kernel));
+  const sizes = built.map((row) => row.bytes / kernelRow(r, row.kernel, "plain").bytes);
+  const instrumentation = built.map((row) => row.bytes / kernelRow(r, row.kernel, "default").uninstrumentedBytes);
   out.push({ target: "code size within 1.3× of plain", measured: `${f(Math.min(...sizes), 2)}–${f(Math.max(...sizes), 2)}× (instrumentation alone: ${f(Math.min(...instrumentation), 2)}–${f(Math.max(...instrumentation), 2)}×)`, met: Math.max(...sizes) <= 1.3, by: `${ratio(Math.max(...sizes))} against 1.3×`, why: "Every Stasis module carries the Stasis runtime (scheduler, channels, host calls, freeze helpers; an empty program builds to about 20 KB) that a 4–6 KB kernel does not; the instrumentation itself — Asyncify, and the fuel checks of `--preempt` — is the second figure: each build against the same program and runtime as asc emits them, before any instrumentation. A build that leaves out the parts of the runtime a program does not use (host calls alone are about a fifth of it) would shrink the first figure; it cannot reach 1.3× for kernels this small." });
   return out;
 }
@@ -147,7 +149,7 @@ export function renderResults(r: BenchResults): string {
   s.push("## Instrumentation overhead: kernels that never switch", "");
   s.push("Each kernel (bench/programs/kernels) built four ways and its `run(n)` called directly, the builds interleaved: `plain` = `asc -O3` alone; `default` = `stasis build`; `unrestricted` = Asyncify as most tools run it (any import or indirect call may unwind); `preempt` = `stasis build --preempt`.", "");
   const kernels = [...new Set(r.kernels.map((k) => k.kernel))];
-  const row = (kernel: string, variant: string) => r.kernels.find((k) => k.kernel === kernel && k.variant === variant)!;
+  const row = (kernel: string, variant: Variant) => kernelRow(r, kernel, variant);
   s.push(table(["kernel", "plain ms", "default", "unrestricted", "preempt", "bytes: plain / uninstrumented / default / preempt"],
     kernels.map((k) => [k, f(row(k, "plain").ms), ratio(row(k, "default").ms / row(k, "plain").ms), ratio(row(k, "unrestricted").ms / row(k, "plain").ms), ratio(row(k, "preempt").ms / row(k, "plain").ms), [row(k, "plain").bytes, row(k, "default").uninstrumentedBytes, row(k, "default").bytes, row(k, "preempt").bytes].join(" / ")])), "");
   if (r.callgrind) {

@@ -14,11 +14,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { buildProgram } from "../build/index.ts";
 import { packageRoot } from "../build/paths.ts";
-import { Program } from "../host/index.ts";
 import { switchChart } from "./chart.ts";
-import { measureFreeze, type FreezeRow } from "./freeze.ts";
+import { measureFreeze } from "./freeze.ts";
 import { measureKernels } from "./kernels.ts";
 import { measureMemory, measureSpawnPark } from "./memory.ts";
 import { measureReplay } from "./replay.ts";
@@ -29,7 +27,6 @@ import { measureSwitch } from "./switch.ts";
 const REPS = 7;
 const SAMPLE_MS = 200;
 const SWITCH_CONFIGS = [2, 1000].flatMap((tasklets) => [1, 10, 50].map((depth) => ({ tasklets, depth })));
-const FREEZE_CASES = [[1, null], [16, null], [64, null], [1, 64]] as const;
 
 function versionOf(pkg: string): string {
   return (JSON.parse(readFileSync(join(packageRoot(), "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
@@ -71,12 +68,7 @@ async function measureAll(benchDir: string): Promise<BenchResults> {
   const switchRows = await section("switch latency", () => measureSwitch(SWITCH_CONFIGS, REPS, SAMPLE_MS));
   const memory = await section("memory per suspended tasklet", () => measureMemory([0, 1, 10], 100_000));
   const spawnPark = await section("spawn and park 1,000,000", () => measureSpawnPark(1_000_000, 3));
-  const freeze = await section("freeze and thaw", async () => {
-    const heap = await Program.load((await buildProgram(join(benchDir, "programs", "heap.ts"))).wasm);
-    const rows: FreezeRow[] = [];
-    for (const [data, grow] of FREEZE_CASES) rows.push(await measureFreeze(heap, data, grow, REPS));
-    return rows;
-  });
+  const freeze = await section("freeze and thaw", () => measureFreeze(REPS));
   const replay = await section("resume against re-run", () => measureReplay(1000, 3));
   const kernels = await section("instrumentation overhead", () => measureKernels(REPS));
   const callgrindFile = join(benchDir, "callgrind.txt");

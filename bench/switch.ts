@@ -15,11 +15,9 @@
 //    so the microtask queue round-robins the chains. A gate parks them between samples.
 //  - jsAsyncify: bench/jsdriven.ts, the same recursion as stasis unwound to and rewound
 //    from JavaScript at every switch.
-import { join } from "node:path";
-import { buildProgram } from "../build/index.ts";
-import { packageRoot } from "../build/paths.ts";
-import { Program, Runtime } from "../host/index.ts";
+import { Runtime, type Program } from "../host/index.ts";
 import { buildJsDriven, jsDrivenFibers } from "./jsdriven.ts";
+import { exportsOf, loadProgram, meanStackBytes } from "./load.ts";
 import { nsPerOpInterleaved, type Timing } from "./stats.ts";
 
 export const CONTENDERS = ["stasis", "generator", "async", "jsAsyncify"] as const;
@@ -43,10 +41,9 @@ type Switcher = (n: number) => unknown;
 
 async function stasisSwitcher(program: Program, tasklets: number, depth: number): Promise<{ switches: Switcher; stackBytes: number }> {
   const rt = await Runtime.start(program);
-  (rt.exports.configure as (count: number, levels: number) => void)(tasklets, depth);
+  exportsOf(rt).configure(tasklets, depth);
   rt.step({ budget: tasklets + 1 });
-  const parked = rt.tasklets().filter((t) => t.status === "suspended");
-  const stackBytes = parked.reduce((sum, t) => sum + t.stackBytes, 0) / parked.length;
+  const stackBytes = meanStackBytes(rt.tasklets().filter((t) => t.status === "suspended"));
   return { switches: (n) => rt.step({ budget: n }), stackBytes };
 }
 
@@ -102,7 +99,7 @@ function asyncSwitcher(tasklets: number, depth: number): Switcher {
 }
 
 export async function measureSwitch(configs: { tasklets: number; depth: number }[], reps: number, targetMs: number): Promise<SwitchRow[]> {
-  const program = await Program.load((await buildProgram(join(packageRoot(), "bench", "programs", "switch.ts"))).wasm);
+  const program = await loadProgram("bench", "programs", "switch.ts");
   const jsDriven = await buildJsDriven();
   const rows: SwitchRow[] = [];
   for (const { tasklets, depth } of configs) {
