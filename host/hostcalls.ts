@@ -21,6 +21,13 @@ export const DEFER: unique symbol = Symbol("stasis.defer");
 export interface HostCall {
   /** Unique within the computation, stable across freeze and thaw. */
   id: number;
+  /**
+   * Unique across every computation thawed from the same images: `<lineage>.<id>`. A plain
+   * restore re-issues the same key for the same call (so a ledger keyed by it makes an
+   * effect happen once); a fork (`Runtime.restore(…, { fork: true })`) never reuses another
+   * lineage's keys. Key idempotency ledgers by this, not by id.
+   */
+  key: string;
   name: string;
   /** The id of the calling tasklet. */
   tasklet: number;
@@ -39,7 +46,7 @@ export interface LoaderHelpers {
 }
 
 /** Reads call records: the new calls, or every pending one when `all`. */
-export function readCalls(stasis: StasisExports, loader: LoaderHelpers, all: boolean): HostCall[] {
+export function readCalls(stasis: StasisExports, loader: LoaderHelpers, all: boolean, keyOf: (id: number) => string): HostCall[] {
   const block = stasis.__stasis_take_calls(all ? 1 : 0);
   if (block === 0) return [];
   try {
@@ -48,8 +55,10 @@ export function readCalls(stasis: StasisExports, loader: LoaderHelpers, all: boo
     const calls: HostCall[] = [];
     for (let i = 0, at = block + 4; i < count; i++, at += CALL_RECORD_BYTES) {
       const payload = new Uint8Array(loader.__getArrayBuffer(view.getUint32(at + 12, true)));
+      const id = view.getUint32(at, true);
       calls.push({
-        id: view.getUint32(at, true),
+        id,
+        key: keyOf(id),
         tasklet: view.getInt32(at + 4, true),
         name: loader.__getString(view.getUint32(at + 8, true)),
         payload,
@@ -71,7 +80,3 @@ export const BUILTIN_HANDLERS: Record<string, HostHandler> = {
     return "";
   },
 };
-
-export function encodeReply(reply: HostReply): Uint8Array {
-  return typeof reply === "string" ? new TextEncoder().encode(reply) : reply;
-}

@@ -3,9 +3,17 @@
 // Program.load(bytes) compiles the wasm once and reads the metadata `stasis build`
 // stamped into it (build/section.ts). It refuses, with BAD_MODULE and a sentence
 // saying what to do, anything that is not a Stasis module of this ABI version.
-import { ABI_VERSION, METADATA_SECTION, REQUIRED_EXPORTS, type ProgramMetadata } from "./abi.ts";
+//
+// The module id is not taken on trust: Program.load recomputes the SHA-256 of every byte
+// before the "stasis" section (which must be the module's last section) and refuses a
+// module whose metadata claims another id, so an image cannot smuggle in other code under
+// a known module's id. A program loaded from a compiled WebAssembly.Module has no bytes to
+// hash; the caller vouches for it.
+import { ABI_VERSION, GLOBAL_EXPORT_PREFIX, METADATA_SECTION, REQUIRED_EXPORTS, type ProgramMetadata } from "./abi.ts";
 import { StasisError } from "./errors.ts";
 import { ENV_IMPORT_NAMES } from "./imports.ts";
+import { GLOBAL_TYPES, MAX_GLOBALS } from "./image/format.ts";
+import { sha256Hex } from "./sha256.ts";
 
 export interface ProgramSource {
   /** Where the .wasm came from (a path or URL); images record it to find the program again. */
@@ -37,8 +45,47 @@ export class Program {
         throw new StasisError("BAD_MODULE", `not a valid WebAssembly module (${(cause as Error).message}); pass the .wasm written by \`stasis build\``, { cause });
       }
     }
-    return new Program(module, readMetadata(module), bytes instanceof WebAssembly.Module ? undefined : bytes, options.source);
+    const metadata = readMetadata(module);
+    if (!(bytes instanceof WebAssembly.Module)) await verifyModuleId(bytes, metadata.moduleId);
+    return new Program(module, metadata, bytes instanceof WebAssembly.Module ? undefined : bytes, options.source);
   }
+}
+
+/** Checks that `id` is the SHA-256 of the bytes before the module's last section, the "stasis" one. */
+async function verifyModuleId(bytes: Uint8Array, id: string): Promise<void> {
+  const start = lastSectionStart(bytes);
+  const actual = await sha256Hex(bytes.subarray(0, start));
+  if (actual !== id) {
+    throw new StasisError("BAD_MODULE", `the module claims id ${id} but its bytes hash to ${actual}: it was altered after \`stasis build\`; rebuild it, and do not trust the image it came from`);
+  }
+}
+
+/** Offset of the last section of a (compiled, hence well-formed) module, which must be the custom section "stasis". */
+function lastSectionStart(bytes: Uint8Array): number {
+  const readLeb = (at: number): [number, number] => {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7, at++) {
+      const byte = bytes[at];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return [value, at + 1];
+    }
+    return [value, at];
+  };
+  let last = -1;
+  let isStasis = false;
+  for (let at = 8; at < bytes.length; ) {
+    const sectionStart = at;
+    const id = bytes[at];
+    const [size, body] = readLeb(at + 1);
+    if (id === 0) {
+      const [nameLength, name] = readLeb(body);
+      isStasis = new TextDecoder().decode(bytes.subarray(name, name + nameLength)) === METADATA_SECTION;
+    } else isStasis = false;
+    last = sectionStart;
+    at = body + size;
+  }
+  if (!isStasis) throw new StasisError("BAD_MODULE", "the module's \"stasis\" section is not its last section: it was altered after `stasis build`; rebuild it");
+  return last;
 }
 
 function readMetadata(module: WebAssembly.Module): ProgramMetadata {
@@ -52,9 +99,19 @@ function readMetadata(module: WebAssembly.Module): ProgramMetadata {
   } catch (cause) {
     throw new StasisError("BAD_MODULE", "the module's \"stasis\" section is damaged; rebuild the program with `stasis build`", { cause });
   }
-  if (metadata.abi !== ABI_VERSION || !Array.isArray(metadata.globals)) {
-    throw new StasisError("BAD_MODULE", `the module was built for Stasis ABI ${metadata.abi}, this host speaks ABI ${ABI_VERSION}; rebuild it with this version's \`stasis build\``);
+  if (typeof metadata !== "object" || metadata === null || metadata.abi !== ABI_VERSION) {
+    throw new StasisError("BAD_MODULE", `the module was built for Stasis ABI ${metadata?.abi}, this host speaks ABI ${ABI_VERSION}; rebuild it with this version's \`stasis build\``);
   }
+  const globalExports = new Set(WebAssembly.Module.exports(module).filter((e) => e.kind === "global").map((e) => e.name));
+  const seen = new Set<number>();
+  const wellFormed =
+    typeof metadata.moduleId === "string" && /^[0-9a-f]{64}$/.test(metadata.moduleId) &&
+    (metadata.preempt === undefined || typeof metadata.preempt === "boolean") && (metadata.mode === "release" || metadata.mode === "debug") &&
+    Array.isArray(metadata.globals) && metadata.globals.length <= MAX_GLOBALS &&
+    metadata.globals.every((g) =>
+      typeof g === "object" && g !== null && Number.isInteger(g.index) && g.index >= 0 && !seen.has(g.index) && seen.add(g.index) &&
+      GLOBAL_TYPES.includes(g.type) && globalExports.has(GLOBAL_EXPORT_PREFIX + g.index));
+  if (!wellFormed) throw new StasisError("BAD_MODULE", "the module's \"stasis\" section is damaged (ids, mode or the exported globals it lists); rebuild the program with `stasis build`");
   const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
   const missing = REQUIRED_EXPORTS.filter((name) => !exported.has(name));
   if (missing.length > 0) throw new StasisError("BAD_MODULE", `the module lacks the Stasis exports ${missing.join(", ")}; rebuild it with \`stasis build\``);

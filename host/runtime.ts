@@ -17,19 +17,28 @@
 // budget of resumptions is spent, main returns, or nothing is runnable. A poisoned
 // runtime refuses every call with POISONED: after a trap the wasm state is not safe to
 // run (AssemblyScript cannot unwind an error), so start a new runtime instead.
+//
+// Exception boundary: every public method either works or throws (rejects with) a
+// StasisError. Calls into wasm go through enter(), which classifies whatever escapes
+// (failure.ts); handlers run through dispatch.ts, which turns anything they do into a
+// reply or an error result; restore treats the image and any module it embeds as
+// untrusted (decode checks, module id recomputed, globals validated).
 import { instantiate, instantiateSync } from "@assemblyscript/loader";
 import {
   STEP_BLOCKED, STEP_BUDGET, STEP_DONE, STEP_WAITING, TASKLET_RECORD_BYTES, TASKLET_STATUS, WAIT_REASON,
   type StasisExports, type TaskletStatus, type WaitReason,
 } from "./abi.ts";
-import { BUILTIN_HANDLERS, DEFER, encodeReply, readCalls, type HostCall, type HostHandler, type HostReply, type LoaderHelpers } from "./hostcalls.ts";
+import { BUILTIN_HANDLERS, readCalls, type HostCall, type HostHandler, type HostReply, type LoaderHelpers } from "./hostcalls.ts";
+import { describe, findHandler, hasHandler, invoke, toOutcome, type Outcome } from "./dispatch.ts";
 import { StasisError } from "./errors.ts";
-import { envImports, ProgramAbort } from "./imports.ts";
+import { classifyFailure } from "./failure.ts";
+import { envImports } from "./imports.ts";
+import { legacyLineage, Lineage, newLineage } from "./lineage.ts";
 import { Program } from "./program.ts";
 import { decodeImage } from "./image/decode.ts";
 import { encodeImage } from "./image/encode.ts";
 import type { HostRecord, ImageLimits } from "./image/format.ts";
-import { ABI_VERSION } from "./abi.ts";
+import { ABI_VERSION, GLOBAL_EXPORT_PREFIX } from "./abi.ts";
 import { applyState, captureState, type Instance } from "./state.ts";
 
 export interface HostOptions {
@@ -49,6 +58,12 @@ export interface RuntimeOptions extends HostOptions {
 export interface RestoreOptions extends ImageLimits, HostOptions {
   /** Thaw even if pending host calls have no handler (for tools that only look, like `stasis inspect`). */
   allowMissingHandlers?: boolean;
+  /**
+   * Start a new lineage: the thaw is a different computation from any other thaw of the
+   * image, so the host calls it makes get keys no other lineage uses (see HostCall.key).
+   * Without it, a restore continues the image's lineage and re-issues the same keys.
+   */
+  fork?: boolean;
 }
 
 export interface SnapshotOptions {
@@ -69,7 +84,7 @@ export interface StepOptions {
 /** "waiting": every live tasklet waits on a host call. */
 export type StepStatus = "done" | "yielded" | "waiting";
 
-/** A pending host call, as rt.pendingCalls() lists it. */
+/** A pending host call, as rt.pendingCalls() lists it (key: see HostCall.key). */
 export type PendingCall = Omit<HostCall, "text">;
 
 /** An answer given with rt.complete(): a value, or an error the tasklet sees as !ok. */
@@ -95,6 +110,8 @@ export class Runtime {
   /** Calls whose handler promise has not settled yet. */
   private readonly inFlight = new Set<number>();
   private wakers: (() => void)[] = [];
+  /** Whose host-call keys this runtime issues (lineage.ts). */
+  private lineage = new Lineage(newLineage());
 
   private constructor(
     readonly program: Program,
@@ -111,6 +128,7 @@ export class Runtime {
     if (!Number.isInteger(stackLimit) || stackLimit < 1024 || stackLimit > 256 * 1024 * 1024) {
       throw new StasisError("BAD_OPTION", `stackLimit must be a whole number of bytes from 1024 to 268435456, got ${stackLimit}`);
     }
+    if (options.seed !== undefined && !Number.isFinite(options.seed)) throw new StasisError("BAD_OPTION", `seed must be a finite number, got ${options.seed}`);
     const rt = await Runtime.instantiate(program, options, options.seed ?? Date.now());
     rt.enter(() => {
       rt.stasis._initialize();
@@ -126,6 +144,17 @@ export class Runtime {
    * null to use the module embedded in the image. Each call gives an independent runtime.
    */
   static async restore(program: Program | null, image: Uint8Array, options: RestoreOptions = {}): Promise<Runtime> {
+    try {
+      return await Runtime.thaw(program, image, options);
+    } catch (error) {
+      if (error instanceof StasisError) throw error;
+      // A path this host did not foresee: the image passed every check yet something broke.
+      throw new StasisError("CORRUPT", `the image could not be thawed (${describe(error)}); use an earlier checkpoint`, { cause: error });
+    }
+  }
+
+  private static async thaw(program: Program | null, image: Uint8Array, options: RestoreOptions): Promise<Runtime> {
+    if (!(image instanceof Uint8Array)) throw new StasisError("BAD_OPTION", "Runtime.restore takes the image as a Uint8Array");
     const contents = await decodeImage(image, options);
     if (contents.abi !== ABI_VERSION) {
       throw new StasisError("UNSUPPORTED_VERSION", `the image was frozen under Stasis ABI ${contents.abi}, this host speaks ABI ${ABI_VERSION}; thaw it with the Stasis version that wrote it`);
@@ -141,11 +170,17 @@ export class Runtime {
       );
     }
     const rt = await Runtime.instantiate(program, options, contents.host.seed);
-    applyState(rt.instance, contents);
+    rt.enter(() => {
+      applyState(rt.instance, contents);
+      // Pending calls are dispatched again, with their ids, after the next step.
+      rt.stasis.__stasis_reannounce_calls();
+    });
     rt.state = contents.host.done ? "done" : "ready";
-    // Pending calls are dispatched again, with their ids, after the next step.
-    rt.stasis.__stasis_reannounce_calls();
-    const missing = [...new Set(rt.pendingCalls().map((c) => c.name))].filter((name) => !rt.handlers[name]);
+    const { lineage, inherited } = contents.host;
+    rt.lineage = new Lineage(lineage ?? legacyLineage(contents.host.seed), new Map(inherited ?? []));
+    const pending = rt.pendingCalls();
+    if (options.fork) rt.lineage = rt.lineage.fork(pending.map((c) => c.id));
+    const missing = [...new Set(pending.map((c) => c.name))].filter((name) => !hasHandler(rt.handlers, name));
     if (missing.length > 0 && !options.allowMissingHandlers) {
       throw new StasisError("MISSING_HANDLER", `the image waits on host calls to ${missing.map((n) => `"${n}"`).join(", ")}, which have no handler here; pass them in the handlers option`);
     }
@@ -162,6 +197,7 @@ export class Runtime {
     };
     const env = envImports(access, { print: options.print ?? ((line) => console.log(line)), seed });
     const { exports } = await instantiateModule(program.module, { env });
+    checkGlobals(program, exports);
     late.stasis = exports as unknown as StasisExports;
     return new Runtime(program, seed, late.stasis, exports, { ...BUILTIN_HANDLERS, ...options.handlers });
   }
@@ -173,7 +209,9 @@ export class Runtime {
   snapshot(options: SnapshotOptions = {}): Uint8Array<ArrayBuffer> {
     if (options.embed && !this.program.bytes) throw new StasisError("BAD_OPTION", "embed needs a program loaded from bytes (Program.load(bytes)), not from a compiled WebAssembly.Module");
     const done = this.state === "done";
-    const host: HostRecord = { done, seed: this.seed };
+    const host: HostRecord = { done, seed: this.seed, lineage: this.lineage.id };
+    const inherited = this.lineage.inheritedEntries();
+    if (inherited.length > 0) host.inherited = inherited;
     if (this.program.source !== undefined) host.program = this.program.source;
     return this.enter(() => encodeImage(captureState(this.instance, host, options.embed ? this.program.bytes : undefined)));
   }
@@ -211,7 +249,7 @@ export class Runtime {
     }
     if (this.state === "done") return "done";
     const result = this.enter(() => this.stasis.__stasis_step(budget));
-    const answeredAtOnce = this.dispatch(this.enter(() => readCalls(this.stasis, this.loader, false)));
+    const answeredAtOnce = this.dispatch(this.enter(() => readCalls(this.stasis, this.loader, false, this.keyOf)));
     if (result === STEP_DONE) {
       this.state = "done";
       return "done";
@@ -250,7 +288,14 @@ export class Runtime {
 
   /** Host calls waiting for an answer (dispatched or deferred). */
   pendingCalls(): PendingCall[] {
-    return this.enter(() => readCalls(this.stasis, this.loader, true)).map(({ id, name, tasklet, payload }) => ({ id, name, tasklet, payload }));
+    return this.enter(() => readCalls(this.stasis, this.loader, true, this.keyOf)).map(({ id, key, name, tasklet, payload }) => ({ id, key, name, tasklet, payload }));
+  }
+
+  private readonly keyOf = (id: number): string => this.lineage.keyOf(id);
+
+  /** The lineage this runtime issues host-call keys under (see RestoreOptions.fork). */
+  get lineageId(): string {
+    return this.lineage.id;
   }
 
   /** How many dispatched calls still wait for their handler to settle. */
@@ -260,9 +305,15 @@ export class Runtime {
 
   /** Answers pending host call `id` from outside its handler (e.g. a webhook). */
   complete(id: number, completion: Completion): void {
-    const ok = typeof completion === "string" || completion instanceof Uint8Array;
-    const bytes = ok ? encodeReply(completion) : new TextEncoder().encode(completion.error);
-    if (!this.deliver(id, ok, bytes)) throw new StasisError("BAD_OPTION", `no host call ${id} is pending; it may have been answered already`);
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new StasisError("BAD_OPTION", `a host call id is a whole number, got ${String(id)}`);
+    let outcome: Outcome;
+    if (typeof completion === "object" && completion !== null && !(completion instanceof Uint8Array) && typeof (completion as { error?: unknown }).error === "string") {
+      outcome = { ok: false, bytes: new TextEncoder().encode((completion as { error: string }).error) };
+    } else {
+      outcome = toOutcome(completion, `call ${id}`);
+      if (!("ok" in outcome) || !outcome.ok) throw new StasisError("BAD_OPTION", "complete() takes a string, a Uint8Array or { error: string }");
+    }
+    if (!this.deliver(id, outcome.ok, outcome.bytes)) throw new StasisError("BAD_OPTION", `no host call ${id} is pending; it may have been answered already`);
   }
 
   private get loader(): LoaderHelpers {
@@ -273,49 +324,50 @@ export class Runtime {
   private dispatch(calls: HostCall[]): boolean {
     let answeredAtOnce = false;
     for (const call of calls) {
-      const handler = this.handlers[call.name];
-      if (!handler) {
-        this.deliver(call.id, false, new TextEncoder().encode(`no host function named "${call.name}" is registered; pass it in the handlers option`));
+      const handler = findHandler(this.handlers, call);
+      if (typeof handler !== "function") {
+        if ("ok" in handler) this.deliver(call.id, handler.ok, handler.bytes);
         answeredAtOnce = true;
         continue;
       }
       this.inFlight.add(call.id);
-      let reply: ReturnType<HostHandler>;
-      try {
-        reply = handler(call);
-      } catch (error) {
-        reply = Promise.reject(error);
-      }
-      Promise.resolve(reply).then(
-        (value) => {
-          if (value !== DEFER) this.settle(call.id, true, encodeReply(value));
-          else if (this.inFlight.delete(call.id)) this.wake();
-        },
-        (error: unknown) => this.settle(call.id, false, new TextEncoder().encode(error instanceof Error ? error.message : String(error))),
-      );
+      // invoke() never rejects; settle() never throws: no unhandled rejection can come of a call.
+      void invoke(handler, call).then((outcome) => this.settle(call.id, outcome));
     }
     return answeredAtOnce;
   }
 
-  private settle(id: number, ok: boolean, bytes: Uint8Array): void {
-    if (!this.inFlight.delete(id) || this.state === "poisoned") return;
-    this.deliver(id, ok, bytes);
+  /** A handler finished: deliver its answer (or note that it deferred) and wake run(). */
+  private settle(id: number, outcome: Outcome): void {
+    if (!this.inFlight.delete(id)) return;
+    try {
+      if ("ok" in outcome && this.state !== "poisoned") this.deliver(id, outcome.ok, outcome.bytes);
+    } catch {
+      // deliver() failed inside the module: the runtime is poisoned now, and the next
+      // step() or run() reports why (POISONED, with the failure as its cause).
+    } finally {
+      this.wake();
+    }
   }
 
   /** Writes an answer into the program and wakes run(). False if `id` is not pending. */
   private deliver(id: number, ok: boolean, bytes: Uint8Array): boolean {
-    const delivered = this.enter(() => {
-      const copy = bytes.slice().buffer;
-      const ptr = this.stasis.__pin(this.loader.__newArrayBuffer(copy));
-      try {
-        return this.stasis.__stasis_complete(id, ok ? 1 : 0, ptr) !== 0;
-      } finally {
-        this.stasis.__unpin(ptr);
-      }
-    });
-    this.inFlight.delete(id);
-    this.wake();
-    return delivered;
+    try {
+      const delivered = this.enter(() => {
+        const copy = bytes.slice().buffer;
+        const ptr = this.stasis.__pin(this.loader.__newArrayBuffer(copy));
+        try {
+          return this.stasis.__stasis_complete(id, ok ? 1 : 0, ptr) !== 0;
+        } finally {
+          this.stasis.__unpin(ptr);
+        }
+      });
+      if (delivered) this.lineage.answered(id);
+      return delivered;
+    } finally {
+      this.inFlight.delete(id);
+      this.wake();
+    }
   }
 
   /** Lets a waiting run() look again. */
@@ -374,30 +426,8 @@ export class Runtime {
   }
 
   private failure(error: unknown): StasisError {
-    if (error instanceof StasisError) return error;
-    // First, with no frame of its own: empty the shadow stack the failed call left
-    // behind (anything else called first could overflow it).
-    const wasUnwinding = this.stasis.__stasis_reset();
-    const taskletId = this.stasis.__stasis_current();
-    const who = taskletId ? `tasklet ${taskletId}` : "the runtime";
-    if (error instanceof ProgramAbort) {
-      const where = error.file ? ` (${error.file}:${error.line}:${error.column})` : "";
-      const isMisuse = error.file?.startsWith("~lib/stasis/assembly/") && !error.message?.startsWith("stasis internal");
-      const message = error.message ?? describeUnreadableAbort(error);
-      return this.fatal(new StasisError(isMisuse ? "MISUSE" : "ABORT", `${who} aborted: ${message}${where}`, { taskletId }));
-    }
-    if (wasUnwinding) {
-      const stopped = this.stasis.__stasis_recover();
-      return new StasisError(
-        "STACK_LIMIT",
-        `tasklet ${stopped} needed more than the stack limit of ${this.stackLimit} bytes to suspend; it was stopped and ` +
-          "its joiners were woken, the other tasklets can go on. Raise `stackLimit` in Runtime.start options, or recurse less deeply before switching.",
-        { taskletId: stopped, cause: error },
-      );
-    }
-    const detail = error instanceof Error ? error.message : String(error);
-    const hint = error instanceof RangeError ? " (the wasm call stack overflowed: recursion too deep)" : "";
-    return this.fatal(new StasisError("TRAP", `${who} trapped: ${detail}${hint}`, { taskletId: taskletId || undefined, cause: error }));
+    const { error: classified, fatal } = classifyFailure(error, this.stasis);
+    return fatal ? this.fatal(classified) : classified;
   }
 
   private fatal(error: StasisError): StasisError {
@@ -419,10 +449,25 @@ export class Runtime {
   }
 }
 
-/** asc's shadow-stack overflow check aborts with pointers to strings it never emits. */
-function describeUnreadableAbort(error: ProgramAbort): string {
-  if (error.line === 1 && error.column === 1) return "stack overflow (the AssemblyScript shadow stack is full: recursion too deep; build with a larger shadowStackSize)";
-  return "abort with an unreadable message";
+/**
+ * Checks that every global the metadata lists is exported as a mutable global of its
+ * type: an embedded module's metadata is as untrusted as the image carrying it.
+ */
+function checkGlobals(program: Program, exports: Record<string, unknown>): void {
+  for (const g of program.metadata.globals) {
+    const global = exports[GLOBAL_EXPORT_PREFIX + g.index];
+    let fits = global instanceof WebAssembly.Global;
+    if (fits) {
+      try {
+        const value = (global as WebAssembly.Global).value as unknown;
+        fits = g.type === "i64" ? typeof value === "bigint" : typeof value === "number";
+        (global as WebAssembly.Global).value = value; // throws on an immutable global
+      } catch {
+        fits = false;
+      }
+    }
+    if (!fits) throw new StasisError("BAD_MODULE", `the module's metadata lists global ${g.index} (${g.type}), which it does not export as a mutable ${g.type}; rebuild it with \`stasis build\``);
+  }
 }
 
 /**
@@ -435,9 +480,14 @@ function describeUnreadableAbort(error: ProgramAbort): string {
  */
 async function instantiateModule(module: WebAssembly.Module, imports: WebAssembly.Imports): Promise<{ exports: Record<string, unknown> }> {
   try {
-    return instantiateSync<Record<string, unknown>>(module, imports);
+    try {
+      return instantiateSync<Record<string, unknown>>(module, imports);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      return await instantiate<Record<string, unknown>>(module, imports);
+    }
   } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    return instantiate<Record<string, unknown>>(module, imports);
+    if (error instanceof RangeError) throw new StasisError("LIMIT", `cannot instantiate the program: ${describe(error)} (out of memory?)`, { cause: error });
+    throw new StasisError("BAD_MODULE", `cannot instantiate the program: ${describe(error)}; rebuild it with \`stasis build\``, { cause: error });
   }
 }

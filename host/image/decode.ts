@@ -6,6 +6,7 @@
 // length against the bytes present (TRUNCATED / CORRUPT), checksum (CORRUPT), ABI
 // (UNSUPPORTED_VERSION), then each section's structure (CORRUPT) and size (LIMIT).
 import { StasisError } from "../errors.ts";
+import { isInherited, isLineage } from "../lineage.ts";
 import { crc32c } from "./crc32c.ts";
 import {
   DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, FORMAT_VERSION, GLOBAL_TYPES, HEADER_BYTES, MAGIC, MAX_GLOBALS,
@@ -149,7 +150,12 @@ function decodeHost(payload: Uint8Array): HostRecord {
     throw corrupt("host record is not JSON");
   }
   const host = record as HostRecord;
-  if (typeof record !== "object" || record === null || typeof host.done !== "boolean" || typeof host.seed !== "number" || (host.program !== undefined && typeof host.program !== "string")) {
+  if (
+    typeof record !== "object" || record === null || Array.isArray(record) || typeof host.done !== "boolean" || !Number.isFinite(host.seed) ||
+    (host.program !== undefined && typeof host.program !== "string") ||
+    (host.lineage !== undefined && !isLineage(host.lineage)) ||
+    (host.inherited !== undefined && !isInherited(host.inherited))
+  ) {
     throw corrupt("host record has the wrong shape");
   }
   return host;

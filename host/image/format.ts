@@ -53,6 +53,10 @@ export interface HostRecord {
   seed: number;
   /** Where the program's .wasm was loaded from, when known (a hint for resuming). */
   program?: string;
+  /** The lineage host-call keys are issued under (host/lineage.ts); absent in older images. */
+  lineage?: string;
+  /** Keys of pending calls issued by an ancestor lineage before a fork: [call id, key]. */
+  inherited?: [number, string][];
 }
 
 export interface ImageContents {
