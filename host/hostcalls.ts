@@ -11,6 +11,7 @@
 // thaw all of them are dispatched again with their original ids: handlers should be
 // idempotent by id (at-least-once delivery).
 import { CALL_RECORD_BYTES, type StasisExports } from "./abi.ts";
+import { readBytes, readString } from "./memory.ts";
 
 /** What a handler returns: text (sent as UTF-8), bytes, or DEFER. Throwing answers with an error. */
 export type HostReply = string | Uint8Array;
@@ -46,7 +47,7 @@ export interface LoaderHelpers {
 }
 
 /** Reads call records: the new calls, or every pending one when `all`. */
-export function readCalls(stasis: StasisExports, loader: LoaderHelpers, all: boolean, keyOf: (id: number) => string): HostCall[] {
+export function readCalls(stasis: StasisExports, all: boolean, keyOf: (id: number) => string): HostCall[] {
   const block = stasis.__stasis_take_calls(all ? 1 : 0);
   if (block === 0) return [];
   try {
@@ -54,13 +55,16 @@ export function readCalls(stasis: StasisExports, loader: LoaderHelpers, all: boo
     const count = view.getUint32(block, true);
     const calls: HostCall[] = [];
     for (let i = 0, at = block + 4; i < count; i++, at += CALL_RECORD_BYTES) {
-      const payload = new Uint8Array(loader.__getArrayBuffer(view.getUint32(at + 12, true)));
       const id = view.getUint32(at, true);
+      // The records point into the program's heap, which a damaged image can make point anywhere.
+      const name = readString(stasis.memory, view.getUint32(at + 8, true));
+      const payload = readBytes(stasis.memory, view.getUint32(at + 12, true));
+      if (name === null || payload === null) throw new Error(`the record of host call ${id} is damaged`);
       calls.push({
         id,
         key: keyOf(id),
         tasklet: view.getInt32(at + 4, true),
-        name: loader.__getString(view.getUint32(at + 8, true)),
+        name,
         payload,
         text: () => new TextDecoder().decode(payload),
       });

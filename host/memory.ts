@@ -17,3 +17,12 @@ export function readString(memory: WebAssembly.Memory, ptr: number): string | nu
   const chars = Math.min(byteLength >>> 1, MAX_STRING_CHARS);
   return new TextDecoder("utf-16le").decode(new Uint8Array(buffer, ptr, chars * 2));
 }
+
+/** Copies an AssemblyScript ArrayBuffer (byte length at ptr - 4) out of memory, or null. */
+export function readBytes(memory: WebAssembly.Memory, ptr: number): Uint8Array | null {
+  const buffer = memory.buffer;
+  if (ptr < 4 || ptr % 4 !== 0 || ptr > buffer.byteLength) return null;
+  const byteLength = new DataView(buffer).getUint32(ptr - 4, true);
+  if (ptr + byteLength > buffer.byteLength) return null;
+  return new Uint8Array(buffer.slice(ptr, ptr + byteLength));
+}

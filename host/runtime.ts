@@ -249,7 +249,7 @@ export class Runtime {
     }
     if (this.state === "done") return "done";
     const result = this.enter(() => this.stasis.__stasis_step(budget));
-    const answeredAtOnce = this.dispatch(this.enter(() => readCalls(this.stasis, this.loader, false, this.keyOf)));
+    const answeredAtOnce = this.dispatch(this.enter(() => readCalls(this.stasis, false, this.keyOf)));
     if (result === STEP_DONE) {
       this.state = "done";
       return "done";
@@ -288,7 +288,7 @@ export class Runtime {
 
   /** Host calls waiting for an answer (dispatched or deferred). */
   pendingCalls(): PendingCall[] {
-    return this.enter(() => readCalls(this.stasis, this.loader, true, this.keyOf)).map(({ id, key, name, tasklet, payload }) => ({ id, key, name, tasklet, payload }));
+    return this.enter(() => readCalls(this.stasis, true, this.keyOf)).map(({ id, key, name, tasklet, payload }) => ({ id, key, name, tasklet, payload }));
   }
 
   private readonly keyOf = (id: number): string => this.lineage.keyOf(id);

@@ -53,6 +53,15 @@ export function main(): void {
     let same = back.length == 256;
     for (let i = 0; i < back.length; i++) if (back[i] != <u8>(255 - i)) same = false;
     console.log("bytes " + (same ? "reversed" : "wrong"));
+  } else if (scenario == 7) {
+    // Names that are Object members, and handlers that misbehave: each an error result.
+    describe("constructor", "constructor");
+    describe("toString", "toString");
+    describe("__proto__", "__proto__");
+    describe("number", "number");
+    describe("hostile", "hostile");
+    describe("thenable", "thenable");
+    describe("fine", "echo");
   } else if (scenario == 6) {
     console.log("calling back");
     console.log("not reached");

@@ -1,0 +1,19 @@
+// A fixed-seed corpus of mutated images, checksums recomputed, through every host entry
+// an image reaches (test/fuzz/target.ts): nothing but a StasisError may escape, and no
+// unhandled rejection may be left behind. `npm run fuzz` runs the same at a million cases.
+import { describe, expect, it } from "vitest";
+import { fuzzBases } from "./fuzz/bases.ts";
+import { runCorpus } from "./fuzz/corpus.ts";
+
+const CASES_PER_BASE = 5000;
+
+describe("fuzzing images", () => {
+  it(`lets only StasisErrors out of ${4 * CASES_PER_BASE} mutated, resealed images`, async () => {
+    const report = await runCorpus(await fuzzBases(), { seed: 0x5eed, casesPerBase: CASES_PER_BASE, stallMs: 3000 });
+    console.log(`fuzz: ${report.cases} cases`, report.results, `loops: ${report.loops.length}`);
+    expect(report.escapes).toEqual([]);
+    expect(report.cases + report.loops.length).toBe(4 * CASES_PER_BASE);
+    // The corpus must reach past the decoder into the program, or it tests little.
+    expect(report.results.ok ?? 0).toBeGreaterThan(CASES_PER_BASE / 10);
+  });
+});

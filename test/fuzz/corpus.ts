@@ -1,0 +1,76 @@
+// The corpus runner: mutated images through the fuzz target (target.ts) in a worker
+// thread, with a watchdog. A case that does not return within `stallMs` is recorded as a
+// loop and the worker is replaced, starting at the next case.
+//
+// Loops are reported, not failures: an image whose checksum verifies is trusted to be a
+// state its program could reach, and a program can loop; a damaged heap can make the
+// program (or the scheduler walking that heap) run forever inside one step, as a program
+// with `while (true) {}` does. Thawing, listing tasklets and calls, and freezing never run
+// program code that can loop. Images from untrusted sources are what the HMAC is for
+// (docs/SECURITY.md); steps of untrusted images belong in a worker with a time limit
+// (the fleet does that).
+import { Worker } from "node:worker_threads";
+import { join } from "node:path";
+import { packageRoot } from "../../build/paths.ts";
+import type { FuzzBase } from "./bases.ts";
+import type { WorkerInput } from "./worker.ts";
+
+export interface CorpusReport {
+  cases: number;
+  results: Record<string, number>;
+  /** Anything but a StasisError that escaped, with the case. */
+  escapes: string[];
+  /** Cases stopped by the watchdog: [base, case]. */
+  loops: [number, number][];
+}
+
+export interface CorpusOptions {
+  seed: number;
+  casesPerBase: number;
+  stallMs?: number;
+  onProgress?: (done: number) => void;
+}
+
+export async function runCorpus(bases: FuzzBase[], options: CorpusOptions): Promise<CorpusReport> {
+  const report: CorpusReport = { cases: 0, results: {}, escapes: [], loops: [] };
+  const stallMs = options.stallMs ?? 10_000;
+  let from: [number, number] = [0, 0];
+  for (;;) {
+    const finished = await new Promise<boolean>((resolve, reject) => {
+      const input: WorkerInput = { bases, seed: options.seed, casesPerBase: options.casesPerBase, from };
+      const worker = new Worker(join(packageRoot(), "dist", "test", "fuzz", "worker.js"), { workerData: input });
+      let current: [number, number] | null = null;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          report.loops.push(current!);
+          from = current![1] + 1 < options.casesPerBase ? [current![0], current![1] + 1] : [current![0] + 1, 0];
+          void worker.terminate().then(() => resolve(from[0] >= bases.length));
+        }, stallMs);
+      };
+      worker.on("message", (message: { case?: [number, number]; result?: string; escape?: string; finished?: boolean }) => {
+        if (message.case) {
+          current = message.case;
+          arm();
+        } else if (message.result !== undefined) {
+          clearTimeout(timer);
+          report.cases++;
+          report.results[message.result] = (report.results[message.result] ?? 0) + 1;
+          if (message.escape !== undefined) report.escapes.push(`base ${current?.[0]} case ${current?.[1]}: ${message.escape}`);
+          if (report.cases % 10_000 === 0) options.onProgress?.(report.cases);
+        } else if (message.escape !== undefined) {
+          report.escapes.push(`base ${current?.[0]} case ${current?.[1]}: ${message.escape}`);
+        } else if (message.finished) {
+          clearTimeout(timer);
+          void worker.terminate().then(() => resolve(true));
+        }
+      });
+      worker.on("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+    if (finished) return report;
+  }
+}
