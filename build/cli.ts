@@ -4,7 +4,7 @@
 //   stasis build prog.ts -o prog.wasm [--debug] [--preempt] [--shadow-stack BYTES]
 //   stasis run prog.wasm|prog.ts [--checkpoint state.img] [--every 500ms] [--embed] [--stack-limit BYTES] [--budget N]
 //              [--slice 10ms | --fuel N]     (programs built with --preempt)
-//   stasis resume state.img|- [--program prog.wasm] [--checkpoint other.img] [--every 500ms]
+//   stasis resume state.img|- [--program prog.wasm] [--checkpoint other.img] [--every 500ms] [--fork]
 //   stasis inspect state.img [--program prog.wasm] [--json]
 //
 // Every failure prints `stasis: CODE: sentence` and exits non-zero; no stack traces.
@@ -25,7 +25,7 @@ const USAGE = `usage:
   stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>]
   stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
              [--stack-limit <bytes>] [--budget <n>] [--slice <10ms> | --fuel <n>]
-  stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>] [--slice <10ms> | --fuel <n>]
+  stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>] [--slice <10ms> | --fuel <n>] [--fork]
   stasis inspect <state.img> [--program <program.wasm>] [--json]`;
 
 class UsageError extends Error {}
@@ -209,12 +209,12 @@ async function resume(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" } },
+    options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" }, fork: { type: "boolean" } },
   });
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
   const image = await readImageArgument(positionals[0]);
   const contents = await decodeImage(image);
-  const rt = await Runtime.restore(await programFor(contents, values.program), image, { print });
+  const rt = await Runtime.restore(await programFor(contents, values.program), image, { print, fork: values.fork === true });
   if (rt.done) {
     process.stderr.write("stasis: the program in this image had already finished\n");
     return;

@@ -5,9 +5,10 @@
 //
 // State lives in $STASIS_WORKFLOW_DIR (default .stasis/workflow): state.img, the frozen
 // computation, checkpointed every 200 ms and whenever it stops to wait for a human; and
-// ledger.json, the effects performed (charges, refunds, shipments) keyed by host-call id,
-// which is what makes each effect happen exactly once even when a call is delivered
-// again after a crash. Kill the process at any moment (kill -9 included) and run it
+// ledger.json, the effects performed (charges, refunds, shipments) keyed by host-call key
+// (call.key: unique across every thaw and fork of the workflow's images, and the same when
+// a call is delivered again after a crash), which is what makes each effect happen exactly
+// once. A new workflow starts a new ledger. Kill the process at any moment (kill -9 included) and run it
 // again: it continues from the last checkpoint.
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -36,7 +37,7 @@ function once(effect: string, make: (id: number, payload: string) => string): Ho
   return (call) => {
     const update = ledgerQueue.then(async () => {
       const ledger = await readLedger();
-      const key = String(call.id);
+      const key = call.key;
       if (ledger[key]) return ledger[key].result;
       const result = make(call.id, call.text());
       ledger[key] = { effect, order: call.text(), result };
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
   } else if (command) {
     throw new Error(`nothing to ${command}: no workflow is waiting (start one with \`${self}\`)`);
   } else {
+    // A new workflow: the effects of an earlier, finished one are not its effects.
+    await rm(ledgerPath, { force: true });
     rt = await Runtime.start(program, { print, handlers });
   }
   if (command === "approve" || command === "reject") {
