@@ -165,3 +165,18 @@ describe("lineages", () => {
     expect(d).toEqual(c);
   });
 });
+
+describe("failure classification", () => {
+  it("rejects_second_trap_while_recovering: a failed instance that traps again when asked gives a TRAP, not a raw error", async () => {
+    const { classifyFailure } = await import("../host/failure.ts");
+    const trap = () => {
+      throw new WebAssembly.RuntimeError("unreachable");
+    };
+    const stasis = { __stasis_reset: trap, __stasis_current: trap, __stasis_recover: trap, __stasis_stack_limit: trap } as never;
+    const { error, fatal } = classifyFailure(new WebAssembly.RuntimeError("memory access out of bounds"), stasis);
+    expect(error).toBeInstanceOf(StasisError);
+    expect(error.code).toBe("TRAP");
+    expect(error.message).toMatch(/memory access out of bounds.*too damaged to inspect \(unreachable\)/);
+    expect(fatal).toBe(true);
+  });
+});
