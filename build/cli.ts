@@ -12,7 +12,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { decodeImage, Program, Runtime, StasisError, type ImageContents } from "../host/index.ts";
-import { loadImage, saveImage } from "../host/node/index.ts";
+import { CheckpointWriter, loadImage } from "../host/node/index.ts";
 import type { BuildResult } from "./index.ts";
 
 /** The compiler is loaded only by the commands that build: it takes a while to load. */
@@ -111,7 +111,9 @@ function slicer(rt: Runtime, options: DriveOptions): () => { budget?: number; fu
 /** Steps to the end, checkpointing every `every` ms, and once more on Ctrl-C or at the end. */
 async function drive(rt: Runtime, options: DriveOptions): Promise<void> {
   const { checkpoint } = options;
-  const save = checkpoint ? () => saveImage(checkpoint, rt.snapshot({ embed: options.embed })) : async () => {};
+  // Holds the checkpoint file's lock for the whole run: a second writer fails LOCKED.
+  const writer = checkpoint ? await CheckpointWriter.open(checkpoint) : null;
+  const save = writer ? () => writer.save(rt.snapshot({ embed: options.embed })) : async () => {};
   const progress = process.stderr.isTTY;
   const started = Date.now();
   let interrupted = false;
@@ -157,6 +159,7 @@ async function drive(rt: Runtime, options: DriveOptions): Promise<void> {
   } finally {
     process.off("SIGINT", onInterrupt);
     process.off("SIGTERM", onInterrupt);
+    await writer?.close();
   }
 }
 
