@@ -77,7 +77,7 @@ export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): 
     if (stored > BigInt(end - at)) throw corrupt(`section ${kind} is longer than the image`);
     if (found.has(kind)) throw corrupt(`section ${kind} appears twice`);
     if (flags & ~SECTION_DEFLATE) throw corrupt(`section ${kind} has unknown flags ${flags}`);
-    const maxRaw = kind === SectionKind.Memory ? BigInt(maxMemory) + 12n + 8n * BigInt(maxMemory >>> 12) : kind === SectionKind.Module ? BigInt(maxModule) : BigInt(MAX_HOST_RECORD_BYTES + MAX_GLOBALS * 16 + 4);
+    const maxRaw = kind === SectionKind.Memory ? BigInt(maxMemory) + 12n + 8n * BigInt(Math.floor(maxMemory / 4096)) : kind === SectionKind.Module ? BigInt(maxModule) : BigInt(MAX_HOST_RECORD_BYTES + MAX_GLOBALS * 16 + 4);
     if (raw > maxRaw) throw limit(`has a ${kind === SectionKind.Module ? "module" : "section"} of ${raw} bytes, more than the limit`);
     const payload = image.subarray(at, at + Number(stored));
     at += Number(stored);
