@@ -4,16 +4,18 @@
 //   stasis build prog.ts -o prog.wasm [--debug] [--preempt] [--shadow-stack BYTES]
 //   stasis run prog.wasm|prog.ts [--checkpoint state.img] [--every 500ms] [--embed] [--stack-limit BYTES] [--budget N]
 //              [--slice 10ms | --fuel N]     (programs built with --preempt)
-//   stasis resume state.img|- [--program prog.wasm] [--checkpoint other.img] [--every 500ms]
-//   stasis inspect state.img [--program prog.wasm] [--json]
+//   stasis resume state.img|- [--program prog.wasm | --trust-embedded] [--checkpoint other.img] [--every 500ms]
+//   stasis inspect state.img [--program prog.wasm] [--json] [--tasklets [--time-limit 10s]]
 //
 // Every failure prints `stasis: CODE: sentence` and exits non-zero; no stack traces.
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { decodeImage, Program, Runtime, StasisError, type ImageContents } from "../host/index.ts";
+import { decodeImage, Program, Runtime, StasisError } from "../host/index.ts";
 import { CheckpointWriter, loadImage } from "../host/node/index.ts";
 import type { BuildResult } from "./index.ts";
+import { slicer } from "./slicer.ts";
+import { chooseProgram, inspectInWorker } from "./trust.ts";
 
 /** The compiler is loaded only by the commands that build: it takes a while to load. */
 async function buildProgram(...args: Parameters<typeof import("./index.ts").buildProgram>): Promise<BuildResult> {
@@ -25,8 +27,8 @@ const USAGE = `usage:
   stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>]
   stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
              [--stack-limit <bytes>] [--budget <n>] [--slice <10ms> | --fuel <n>]
-  stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>] [--slice <10ms> | --fuel <n>]
-  stasis inspect <state.img> [--program <program.wasm>] [--json]`;
+  stasis resume <state.img|-> [--program <program.wasm> | --trust-embedded] [--checkpoint <state.img>] [--every <500ms>] [--slice <10ms> | --fuel <n>]
+  stasis inspect <state.img> [--program <program.wasm>] [--json] [--tasklets [--time-limit <10s>]]`;
 
 class UsageError extends Error {}
 
@@ -84,28 +86,6 @@ interface DriveOptions {
   /** Preemptible programs: a fixed fuel per resumption, or a time slice (ms) to adapt it to. */
   fuel?: number;
   slice?: number;
-}
-
-/**
- * The step options for a preemptible program. With a time slice, each step resumes one
- * tasklet and the fuel is adjusted so that a resumption takes about `slice` ms.
- */
-function slicer(rt: Runtime, options: DriveOptions): () => { budget?: number; fuel?: number } {
-  if (!rt.program.metadata.preempt) {
-    if (options.fuel !== undefined || options.slice !== undefined) throw new UsageError("--fuel and --slice need a program built with --preempt");
-    return () => ({ budget: options.budget });
-  }
-  if (options.slice === undefined) return () => ({ budget: options.budget, fuel: options.fuel ?? 1_000_000 });
-  const target = options.slice;
-  let fuel = 100_000;
-  let last = performance.now();
-  return () => {
-    const now = performance.now();
-    const took = now - last;
-    last = now;
-    if (took > 0) fuel = Math.round(Math.min(Math.max(fuel * Math.min(Math.max(target / took, 0.5), 2), 1000), 0x7fffffff));
-    return { budget: 1, fuel };
-  };
 }
 
 /** Steps to the end, checkpointing every `every` ms, and once more on Ctrl-C or at the end. */
@@ -196,28 +176,20 @@ async function readImageArgument(path: string): Promise<Uint8Array<ArrayBuffer>>
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-/** The program an image needs: --program, else the embedded module, else the path it recorded. */
-async function programFor(contents: ImageContents, explicit: string | undefined): Promise<Program | null> {
-  const path = explicit ?? (contents.module ? undefined : contents.host.program);
-  if (path === undefined) return null;
-  try {
-    return await Program.load(new Uint8Array(await readFile(path)), { source: resolve(path) });
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw cause;
-    throw new StasisError("MODULE_MISMATCH", `the image needs module ${contents.moduleId}, recorded as ${path}, which does not exist; pass it with --program`, { cause });
-  }
-}
-
 async function resume(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" } },
+    options: {
+      program: { type: "string" }, "trust-embedded": { type: "boolean" }, checkpoint: { type: "string" }, every: { type: "string" },
+      fuel: { type: "string" }, slice: { type: "string" },
+    },
   });
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
   const image = await readImageArgument(positionals[0]);
   const contents = await decodeImage(image);
-  const rt = await Runtime.restore(await programFor(contents, values.program), image, { print });
+  const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: values["trust-embedded"] === true });
+  const rt = await Runtime.restore(program, image, { print });
   if (rt.done) {
     process.stderr.write("stasis: the program in this image had already finished\n");
     return;
@@ -236,7 +208,7 @@ async function inspect(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { program: { type: "string" }, json: { type: "boolean" } },
+    options: { program: { type: "string" }, json: { type: "boolean" }, tasklets: { type: "boolean" }, "time-limit": { type: "string" } },
   });
   if (positionals.length !== 1) throw new UsageError("inspect takes one image");
   const image = await readImageArgument(positionals[0]);
@@ -244,14 +216,16 @@ async function inspect(args: string[]): Promise<void> {
   const storedBytes = contents.memory.runs.reduce((sum, run) => sum + run.data.length, 0);
   let tasklets: ReturnType<Runtime["tasklets"]> | null = null;
   let calls: { id: number; name: string; tasklet: number; payload: string }[] | null = null;
-  let taskletsNote = "";
-  try {
-    const rt = await Runtime.restore(await programFor(contents, values.program), image, { print: () => {}, allowMissingHandlers: true });
-    tasklets = rt.tasklets();
-    calls = rt.pendingCalls().map((c) => ({ id: c.id, name: c.name, tasklet: c.tasklet, payload: new TextDecoder().decode(c.payload) }));
-  } catch (error) {
-    if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH") throw error;
-    taskletsNote = `unavailable: ${error.message}`;
+  let taskletsNote = "not read: pass --tasklets to thaw the image and list them (that runs its program, under --time-limit)";
+  // Thawing runs module code: only when asked, in a worker stopped after the time limit.
+  if (values.tasklets) {
+    try {
+      const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: true });
+      ({ tasklets, calls } = await inspectInWorker(image, program, durationOption(values["time-limit"] ?? "10s", "time-limit")));
+    } catch (error) {
+      if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH") throw error;
+      taskletsNote = `unavailable: ${error.message}`;
+    }
   }
   const report = {
     moduleId: contents.moduleId,

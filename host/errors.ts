@@ -12,6 +12,8 @@
 //                             MISSING_HANDLER (it waits on host calls nobody can answer)
 //   the machine               IO_ERROR (a file could not be read or written: the path and why),
 //                             LOCKED (another writer checkpoints to the same file)
+//   trust                     UNTRUSTED (the CLI will not run a module that came inside an image
+//                             unless told to)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
 // error); STACK_LIMIT stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
 
@@ -35,7 +37,8 @@ export type StasisErrorCode =
   | "NOT_FROZEN"
   | "MISSING_HANDLER"
   | "IO_ERROR"
-  | "LOCKED";
+  | "LOCKED"
+  | "UNTRUSTED";
 
 export interface StasisErrorDetails {
   /** The tasklet the error happened in, when there is one. */
