@@ -11,11 +11,11 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { decodeImage, Program, Runtime, StasisError } from "../host/index.ts";
+import { decodeImage, isImageSigned, Program, Runtime, StasisError } from "../host/index.ts";
 import { CheckpointWriter, loadImage } from "../host/node/index.ts";
 import type { BuildResult } from "./index.ts";
 import { slicer } from "./slicer.ts";
-import { chooseProgram, inspectInWorker } from "./trust.ts";
+import { checkSignature, chooseProgram, imageKey, inspectInWorker, seal } from "./trust.ts";
 
 /** The compiler is loaded only by the commands that build: it takes a while to load. */
 async function buildProgram(...args: Parameters<typeof import("./index.ts").buildProgram>): Promise<BuildResult> {
@@ -93,7 +93,7 @@ async function drive(rt: Runtime, options: DriveOptions): Promise<void> {
   const { checkpoint } = options;
   // Holds the checkpoint file's lock for the whole run: a second writer fails LOCKED.
   const writer = checkpoint ? await CheckpointWriter.open(checkpoint) : null;
-  const save = writer ? () => writer.save(rt.snapshot({ embed: options.embed })) : async () => {};
+  const save = writer ? async () => writer.save(await seal(rt.snapshot({ embed: options.embed }))) : async () => {};
   const progress = process.stderr.isTTY;
   const started = Date.now();
   let interrupted = false;
@@ -188,7 +188,9 @@ async function resume(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
   const image = await readImageArgument(positionals[0]);
   const contents = await decodeImage(image);
-  const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: values["trust-embedded"] === true });
+  // With STASIS_IMAGE_KEY, only images signed with it; a signed image's embedded module is trusted.
+  const signed = await checkSignature(image);
+  const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: values["trust-embedded"] === true || signed });
   const rt = await Runtime.restore(program, image, { print });
   if (rt.done) {
     process.stderr.write("stasis: the program in this image had already finished\n");
@@ -202,6 +204,13 @@ async function resume(args: string[]): Promise<void> {
     fuel: integerOption(values.fuel, "fuel"),
     slice: values.slice === undefined ? undefined : durationOption(values.slice, "slice"),
   });
+}
+
+/** "none", "present (not checked: STASIS_IMAGE_KEY is not set)", "valid" or "INVALID: …". */
+async function signatureStatus(image: Uint8Array): Promise<string> {
+  if (!isImageSigned(image)) return "none";
+  if (imageKey() === undefined) return "present (not checked: STASIS_IMAGE_KEY is not set)";
+  return checkSignature(image).then(() => "valid", (error: StasisError) => `INVALID: ${error.message}`);
 }
 
 async function inspect(args: string[]): Promise<void> {
@@ -219,6 +228,7 @@ async function inspect(args: string[]): Promise<void> {
   let taskletsNote = "not read: pass --tasklets to thaw the image and list them (that runs its program, under --time-limit)";
   // Thawing runs module code: only when asked, in a worker stopped after the time limit.
   if (values.tasklets) {
+    await checkSignature(image);
     try {
       const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: true });
       ({ tasklets, calls } = await inspectInWorker(image, program, durationOption(values["time-limit"] ?? "10s", "time-limit")));
@@ -237,6 +247,7 @@ async function inspect(args: string[]): Promise<void> {
     memoryBytes: contents.memory.pages * 65536,
     memoryStoredBytes: storedBytes,
     globals: contents.globals.length,
+    signature: await signatureStatus(image),
     tasklets,
     pendingCalls: calls,
   };
@@ -250,6 +261,7 @@ async function inspect(args: string[]): Promise<void> {
   print(`image       ${formatBytes(report.imageBytes)} bytes`);
   print(`memory      ${formatBytes(report.memoryBytes)} bytes, ${formatBytes(storedBytes)} non-zero bytes stored`);
   print(`globals     ${report.globals}`);
+  print(`signature   ${report.signature}`);
   if (!tasklets) {
     print(`tasklets    ${taskletsNote}`);
     return;

@@ -7,9 +7,13 @@
 //    a recorded one that is not a Stasis module is reported without its bytes.
 //  - inspect thaws the image (which runs module code) only with --tasklets, and then in
 //    a worker thread terminated after a time limit (inspect-worker.ts).
+//  - STASIS_IMAGE_KEY (at least 16 bytes): checkpoints are signed with it (HMAC-SHA-256,
+//    host/image/auth.ts), and resume and inspect --tasklets refuse images not signed with
+//    it (UNSIGNED, BAD_SIGNATURE). A module embedded in an image signed with the key
+//    came from a holder of the key, so it is trusted without --trust-embedded.
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import { Program, StasisError, type ImageContents } from "../host/index.ts";
+import { Program, signImage, StasisError, verifyImageSignature, type ImageContents } from "../host/index.ts";
 import { DEFAULT_MAX_MODULE_BYTES } from "../host/image/format.ts";
 import { readRegularFile } from "../host/node/index.ts";
 import type { InspectReply, InspectRequest } from "./inspect-worker.ts";
@@ -100,4 +104,23 @@ export async function inspectInWorker(image: Uint8Array, program: Program | null
   } finally {
     await worker.terminate();
   }
+}
+
+/** The key from STASIS_IMAGE_KEY, or undefined when it is not set (or empty). */
+export function imageKey(): string | undefined {
+  return process.env.STASIS_IMAGE_KEY || undefined;
+}
+
+/** Signs a checkpoint when STASIS_IMAGE_KEY is set. */
+export async function seal(image: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const key = imageKey();
+  return key === undefined ? image : signImage(image, key);
+}
+
+/** With STASIS_IMAGE_KEY set, throws unless the image is signed with it; returns whether it was checked. */
+export async function checkSignature(image: Uint8Array): Promise<boolean> {
+  const key = imageKey();
+  if (key === undefined) return false;
+  await verifyImageSignature(image, key);
+  return true;
 }

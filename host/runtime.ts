@@ -27,6 +27,7 @@ import { StasisError } from "./errors.ts";
 import { envImports, ProgramAbort } from "./imports.ts";
 import { Program } from "./program.ts";
 import { decodeImage } from "./image/decode.ts";
+import { verifyImageSignature, type ImageKey } from "./image/auth.ts";
 import { encodeImage } from "./image/encode.ts";
 import type { HostRecord, ImageLimits } from "./image/format.ts";
 import { ABI_VERSION } from "./abi.ts";
@@ -47,6 +48,8 @@ export interface RuntimeOptions extends HostOptions {
 }
 
 export interface RestoreOptions extends ImageLimits, HostOptions {
+  /** Thaw only images signed with this key (signImage); others fail UNSIGNED / BAD_SIGNATURE. */
+  key?: ImageKey;
   /** Thaw even if pending host calls have no handler (for tools that only look, like `stasis inspect`). */
   allowMissingHandlers?: boolean;
 }
@@ -126,6 +129,7 @@ export class Runtime {
    * null to use the module embedded in the image. Each call gives an independent runtime.
    */
   static async restore(program: Program | null, image: Uint8Array, options: RestoreOptions = {}): Promise<Runtime> {
+    if (options.key !== undefined) await verifyImageSignature(image, options.key);
     const contents = await decodeImage(image, options);
     if (contents.abi !== ABI_VERSION) {
       throw new StasisError("UNSUPPORTED_VERSION", `the image was frozen under Stasis ABI ${contents.abi}, this host speaks ABI ${ABI_VERSION}; thaw it with the Stasis version that wrote it`);

@@ -84,16 +84,17 @@ export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): 
     if (raw > maxRaw) throw limit(`has a ${kind === SectionKind.Module ? "module" : "section"} of ${raw} bytes, more than the limit`);
     const payload = image.subarray(at, at + Number(stored));
     at += Number(stored);
+    if (kind === SectionKind.Signature && (i !== count - 1 || flags !== 0 || stored !== 32n || raw !== 32n)) throw corrupt("a signature section that is not the last one, or not 32 bytes");
     if (flags & SECTION_DEFLATE) {
       const inspect = kind === SectionKind.Memory ? memoryInspector(Number(raw), maxMemory, limit) : undefined;
       found.set(kind, await inflate(payload, Number(raw), inspect));
-    }
-    else if (raw !== stored) throw corrupt(`section ${kind} has mismatched lengths`);
+    } else if (raw !== stored) throw corrupt(`section ${kind} has mismatched lengths`);
     else found.set(kind, payload);
   }
   if (at !== end) throw corrupt("bytes between the last section and the checksum");
   for (const kind of [SectionKind.Memory, SectionKind.Globals, SectionKind.Host]) if (!found.has(kind)) throw corrupt(`section ${kind} is missing`);
-  for (const kind of found.keys()) if (kind < SectionKind.Memory || kind > SectionKind.Module) throw corrupt(`unknown section ${kind}`);
+  // A signature is checked by verifyImageSignature (auth.ts) when the host has a key; decoding skips it.
+  for (const kind of found.keys()) if (kind < SectionKind.Memory || kind > SectionKind.Signature) throw corrupt(`unknown section ${kind}`);
   return {
     abi: header.abi,
     moduleId: header.moduleId,
