@@ -39,6 +39,15 @@ interface LockRecord {
 /** Lock paths this process holds: a second writer in the same process is refused too. */
 const heldHere = new Set<string>();
 
+/** This host's name; "unknown" where it may not be read (Deno without --allow-sys). */
+function thisHost(): string {
+  try {
+    return hostname();
+  } catch {
+    return "unknown";
+  }
+}
+
 const EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 
 export function lockPathFor(target: string): string {
@@ -59,7 +68,7 @@ export class CheckpointLock {
     const path = resolve(lockPathFor(target));
     if (heldHere.has(path)) throw locked(target, path, "this process already checkpoints to it");
     const nonce = randomBytes(16).toString("hex");
-    const record: LockRecord = { pid: process.pid, host: hostname(), nonce, since: new Date().toISOString() };
+    const record: LockRecord = { pid: process.pid, host: thisHost(), nonce, since: new Date().toISOString() };
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await create(path, record, target)) {
         heldHere.add(path);
@@ -133,13 +142,16 @@ async function readLock(path: string): Promise<LockRecord | "gone" | "unreadable
 /** Why the lock is live (a sentence), or null when it is stale. */
 function liveHolder(record: LockRecord | "unreadable"): string | null {
   if (record === "unreadable") return null; // judged by age in takeOver
-  if (record.host !== hostname()) return `process ${record.pid} on host ${record.host} holds it (since ${record.since})`;
+  if (record.host !== thisHost()) return `process ${record.pid} on host ${record.host} holds it (since ${record.since})`;
   if (record.pid === process.pid) return null; // not in heldHere: an earlier process that had our pid
   try {
     process.kill(record.pid, 0);
     return `process ${record.pid} holds it (since ${record.since})`;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM" ? `process ${record.pid} of another user holds it` : null;
+    // Only "no such process" makes a lock stale; EPERM is another user's live process, and
+    // a runtime that may not signal (Deno without --allow-run) cannot tell: keep the lock.
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return null;
+    return `process ${record.pid} holds it (since ${record.since}), or this process may not check whether it is alive`;
   }
 }
 
