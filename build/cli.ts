@@ -8,14 +8,13 @@
 //   stasis inspect state.img [--program prog.wasm] [--json] [--tasklets [--time-limit 10s]]
 //
 // Every failure prints `stasis: CODE: sentence` and exits non-zero; no stack traces.
-import { readFile, writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { decodeImage, isImageSigned, Program, Runtime, StasisError } from "../host/index.ts";
 import { CheckpointWriter, loadImage } from "../host/node/index.ts";
 import type { BuildResult } from "./index.ts";
 import { slicer } from "./slicer.ts";
-import { checkSignature, chooseProgram, imageKey, inspectInWorker, seal } from "./trust.ts";
+import { checkSignature, chooseProgram, imageKey, inspectInWorker, loadProgramFile, seal } from "./trust.ts";
 
 /** The compiler is loaded only by the commands that build: it takes a while to load. */
 async function buildProgram(...args: Parameters<typeof import("./index.ts").buildProgram>): Promise<BuildResult> {
@@ -155,8 +154,7 @@ async function run(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError("run takes one program (.wasm, or .ts to build first)");
   const file = positionals[0];
   const fromSource = file.endsWith(".ts");
-  const bytes = fromSource ? (await buildProgram(file)).wasm : new Uint8Array(await readFile(file));
-  const program = await Program.load(bytes, fromSource ? {} : { source: resolve(file) });
+  const program = fromSource ? await Program.load((await buildProgram(file)).wasm) : await loadProgramFile(file, false);
   const rt = await Runtime.start(program, { print, stackLimit: integerOption(values["stack-limit"], "stack-limit") });
   await drive(rt, {
     checkpoint: values.checkpoint,
