@@ -9,7 +9,12 @@
 //   an image handed to thaw   BAD_MAGIC, UNSUPPORTED_VERSION, MODULE_MISMATCH, TRUNCATED,
 //                             CORRUPT, LIMIT (nothing is allocated before the check),
 //                             NOT_FROZEN (no image where one was expected),
-//                             MISSING_HANDLER (it waits on host calls nobody can answer)
+//                             MISSING_HANDLER (it waits on host calls nobody can answer),
+//                             UNSIGNED / BAD_SIGNATURE (a key was given: no or a wrong HMAC)
+//   the machine               IO_ERROR (a file could not be read or written: the path and why),
+//                             LOCKED (another writer checkpoints to the same file)
+//   trust                     UNTRUSTED (the CLI will not run a module that came inside an image
+//                             unless told to)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
 // error); STACK_LIMIT stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
 
@@ -31,7 +36,12 @@ export type StasisErrorCode =
   | "CORRUPT"
   | "LIMIT"
   | "NOT_FROZEN"
-  | "MISSING_HANDLER";
+  | "MISSING_HANDLER"
+  | "IO_ERROR"
+  | "LOCKED"
+  | "UNTRUSTED"
+  | "UNSIGNED"
+  | "BAD_SIGNATURE";
 
 export interface StasisErrorDetails {
   /** The tasklet the error happened in, when there is one. */
