@@ -104,4 +104,21 @@ describe("deflate bombs", () => {
     const b = await decodeImage(compressed);
     expect(b.memory.runs.map((r) => [r.firstChunk, Buffer.from(r.data).toString("base64")])).toEqual(a.memory.runs.map((r) => [r.firstChunk, Buffer.from(r.data).toString("base64")]));
   });
+
+  it("a compressed image that embeds its module thaws from the inflated module alone", async () => {
+    const program = await Program.load(new Uint8Array(await readFile(join(fixtures, "pingpong-v1.wasm"))));
+    const rt = await Runtime.start(program, { print: () => {}, seed: 1 });
+    rt.step({ budget: 3 });
+    const image = rt.snapshot({ embed: true });
+    const outputs: string[][] = [];
+    for (const bytes of [image, await compressImage(image)]) {
+      const output: string[] = [];
+      const thawed = await Runtime.restore(null, bytes, { print: (line) => output.push(line) });
+      await thawed.run();
+      expect(Buffer.compare(thawed.snapshot({ embed: true }).subarray(16, 48), image.subarray(16, 48))).toBe(0);
+      outputs.push(output);
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+    expect(outputs[0].length).toBeGreaterThan(0);
+  });
 });
