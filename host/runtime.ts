@@ -389,7 +389,7 @@ export class Runtime {
   /** Every live tasklet (dead ones are gone), newest first. */
   tasklets(): TaskletInfo[] {
     return this.enter(() => {
-      const block = this.stasis.__stasis_tasklets();
+      const block = this.stasis.__stasis_tasklets() >>> 0;
       try {
         const view = new DataView(this.memory.buffer);
         const count = view.getUint32(block, true);
