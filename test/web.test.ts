@@ -5,12 +5,13 @@ import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { buildProgram } from "../build/index.ts";
 import { packageRoot } from "../build/paths.ts";
 import { startWebServer } from "../examples/web/server.ts";
 import { Program, Runtime } from "../host/index.ts";
 import { launchChromium } from "./browser.ts";
+import { enginePath, itWith } from "./engines.ts";
 
 interface PageWalkers {
   generation(): number;
@@ -29,7 +30,7 @@ let browser: BrowserContext;
 
 beforeAll(async () => {
   ({ server, url } = await startWebServer(0));
-  browser = await launchChromium();
+  if (enginePath("chromium") !== undefined) browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -51,7 +52,7 @@ async function ready(page: Page): Promise<void> {
 const generation = (page: Page) => page.evaluate(() => window.walkers.generation());
 
 describe("examples/web", () => {
-  it("freezes, survives a reload, moves to the server and back, and finishes with the straight-run checksum (chromium)", async () => {
+  itWith(["chromium"])("freezes, survives a reload, moves to the server and back, and finishes with the straight-run checksum (chromium)", async () => {
     const page = await browser.newPage();
     await page.goto(url);
     await ready(page);

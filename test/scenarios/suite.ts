@@ -1,15 +1,26 @@
 // One scenario suite for every JavaScript runtime. Runtime-neutral: it gets the built
-// programs as bytes and uses only the host API, so Node (test/everywhere.test.ts), Deno
-// (test/scenarios/deno.ts) and Chromium (test/scenarios/browser.html) run the very same
-// code. Also the two halves of the cross-runtime matrix: freeze() in one runtime,
+// programs as bytes and uses only the host API, so Node (test/everywhere.test.ts), Deno and
+// Bun (test/scenarios/runner.ts), Chromium and Firefox (test/scenarios/browser.html) run the
+// very same code. Also the two halves of the cross-runtime matrix: freeze() in one runtime,
 // thaw() in another.
 import { DEFER, Program, Runtime, type HostHandler } from "../../host/index.ts";
 
 export type Programs = Record<"pingpong" | "channels" | "calls", Uint8Array<ArrayBuffer>>;
 
-/** Programs as plain number arrays (what crosses into a browser page), back to bytes. */
-export function programsFrom(plain: Record<keyof Programs, number[]>): Programs {
-  return { pingpong: new Uint8Array(plain.pingpong), channels: new Uint8Array(plain.channels), calls: new Uint8Array(plain.calls) };
+/** Bytes as base64 text: what crosses into a browser page (CDP and WebDriver BiDi carry JSON). */
+export function toBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** Programs as base64 text, back to bytes. */
+export function programsFrom(plain: Record<keyof Programs, string>): Programs {
+  return { pingpong: fromBase64(plain.pingpong), channels: fromBase64(plain.channels), calls: fromBase64(plain.calls) };
 }
 
 export interface Outcome {

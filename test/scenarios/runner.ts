@@ -1,7 +1,8 @@
-// Deno runner of the scenario suite (started by test/everywhere.test.ts):
-//   deno run -A deno.ts suite  <dir>                 → JSON outcomes
-//   deno run -A deno.ts freeze <dir> <case> <image>  → writes the image
-//   deno run -A deno.ts thaw   <dir> <case> <image>  → JSON output lines
+// Command-line runner of the scenario suite for Deno and Bun (started by
+// test/everywhere.test.ts; both run this TypeScript directly, through their Node APIs):
+//   deno run -A runner.ts suite  <dir>                 → JSON outcomes
+//   bun runner.ts         freeze <dir> <case> <image>  → writes the image
+//   …                     thaw   <dir> <case> <image>  → JSON output lines
 // <dir> holds pingpong.wasm, channels.wasm and calls.wasm.
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
