@@ -13,6 +13,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { decodeImage, Program, Runtime, StasisError, type ImageContents } from "../host/index.ts";
 import { loadImage, saveImage } from "../host/node/index.ts";
+import { checkWritable, cliMessage, helpText, ignoreClosedStdout, ioError, normalizeArgs, optionError, USAGE } from "./cli-help.ts";
 import type { BuildResult } from "./index.ts";
 
 /** The compiler is loaded only by the commands that build: it takes a while to load. */
@@ -20,13 +21,6 @@ async function buildProgram(...args: Parameters<typeof import("./index.ts").buil
   const build = await import("./index.ts");
   return build.buildProgram(...args);
 }
-
-const USAGE = `usage:
-  stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>]
-  stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
-             [--stack-limit <bytes>] [--budget <n>] [--slice <10ms> | --fuel <n>]
-  stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>] [--slice <10ms> | --fuel <n>]
-  stasis inspect <state.img> [--program <program.wasm>] [--json]`;
 
 class UsageError extends Error {}
 
@@ -57,12 +51,15 @@ async function build(args: string[]): Promise<void> {
     options: { out: { type: "string", short: "o" }, debug: { type: "boolean" }, preempt: { type: "boolean" }, "shadow-stack": { type: "string" } },
   });
   if (positionals.length !== 1 || !values.out) throw new UsageError("build takes one program and -o <output.wasm>");
+  await checkWritable(values.out);
   const result = await buildProgram(positionals[0], {
     mode: values.debug ? "debug" : "release",
     preempt: values.preempt === true,
     shadowStackSize: integerOption(values["shadow-stack"], "shadow-stack"),
   });
-  await writeFile(values.out, result.wasm);
+  await writeFile(values.out, result.wasm).catch((cause: unknown) => {
+    throw ioError(cause, "write", values.out!);
+  });
   printBuild(result, values.out);
 }
 
@@ -170,6 +167,7 @@ async function run(args: string[]): Promise<void> {
     },
   });
   if (positionals.length !== 1) throw new UsageError("run takes one program (.wasm, or .ts to build first)");
+  if (values.every !== undefined && values.checkpoint === undefined) throw new UsageError("--every sets how often --checkpoint writes: pass --checkpoint <state.img> too");
   const file = positionals[0];
   const fromSource = file.endsWith(".ts");
   const bytes = fromSource ? (await buildProgram(file)).wasm : new Uint8Array(await readFile(file));
@@ -212,6 +210,7 @@ async function resume(args: string[]): Promise<void> {
     options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" } },
   });
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
+  if (values.every !== undefined && values.checkpoint === undefined && positionals[0] === "-") throw new UsageError("--every sets how often checkpoints are written: an image read from standard input needs --checkpoint <state.img>");
   const image = await readImageArgument(positionals[0]);
   const contents = await decodeImage(image);
   const rt = await Runtime.restore(await programFor(contents, values.program), image, { print });
@@ -244,10 +243,11 @@ async function inspect(args: string[]): Promise<void> {
   let taskletsNote = "";
   try {
     const rt = await Runtime.restore(await programFor(contents, values.program), image, { print: () => {}, allowMissingHandlers: true });
-    tasklets = rt.tasklets();
+    tasklets = rt.tasklets().sort((a, b) => a.id - b.id);
     calls = rt.pendingCalls().map((c) => ({ id: c.id, name: c.name, tasklet: c.tasklet, payload: new TextDecoder().decode(c.payload) }));
   } catch (error) {
-    if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH") throw error;
+    // Only a recorded path may be stale; a wrong --program is the user's mistake.
+    if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH" || values.program !== undefined) throw error;
     taskletsNote = `unavailable: ${error.message}`;
   }
   const report = {
@@ -290,8 +290,13 @@ async function inspect(args: string[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...rest] = normalizeArgs(argv);
   try {
+    const help = helpText(argv);
+    if (help !== undefined) {
+      process.stdout.write(help);
+      return 0;
+    }
     if (command === "build") await build(rest);
     else if (command === "run") await run(rest);
     else if (command === "resume") await resume(rest);
@@ -301,11 +306,13 @@ async function main(argv: string[]): Promise<number> {
       return command === undefined ? 2 : 0;
     } else throw new UsageError(`unknown command "${command}"`);
     return Number(process.exitCode ?? 0);
-  } catch (error) {
+  } catch (thrown) {
+    const error = optionError(thrown, command ?? "") ?? thrown;
     if (error instanceof StasisError) {
-      process.stderr.write(`stasis: ${error.code}: ${error.message}\n`);
-    } else if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`stasis: ${(error as Error).message}\n${USAGE}\n`);
+      process.stderr.write(`stasis: ${error.code}: ${cliMessage(error.message)}\n`);
+      if (error.code === "BAD_OPTION") return 2;
+    } else if (error instanceof UsageError) {
+      process.stderr.write(`stasis: BAD_OPTION: ${error.message}; see \`stasis help${command in { build: 1, run: 1, resume: 1, inspect: 1 } ? " " + command : ""}\`\n`);
       return 2;
     } else if ((error as NodeJS.ErrnoException).code === "ENOENT") {
       process.stderr.write(`stasis: cannot read ${(error as NodeJS.ErrnoException).path}: no such file\n`);
@@ -316,4 +323,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+ignoreClosedStdout();
 process.exitCode = await main(process.argv.slice(2));

@@ -10,6 +10,8 @@
 //                             CORRUPT, LIMIT (nothing is allocated before the check),
 //                             NOT_FROZEN (no image where one was expected),
 //                             MISSING_HANDLER (it waits on host calls nobody can answer)
+//   the machine               IO_ERROR (a file cannot be read or written, named),
+//                             MISSING_TOOLCHAIN (building without assemblyscript/binaryen)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
 // error); STACK_LIMIT stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
 
@@ -31,7 +33,9 @@ export type StasisErrorCode =
   | "CORRUPT"
   | "LIMIT"
   | "NOT_FROZEN"
-  | "MISSING_HANDLER";
+  | "MISSING_HANDLER"
+  | "IO_ERROR"
+  | "MISSING_TOOLCHAIN";
 
 export interface StasisErrorDetails {
   /** The tasklet the error happened in, when there is one. */
