@@ -106,7 +106,7 @@ describe("stasis explains itself", () => {
   it("lists tasklets in ascending id", async () => {
     const result = await stasis("inspect", image);
     expect(result.code).toBe(0);
-    const ids = [...result.stdout.matchAll(/^\s+(\d+)  /gm)].map((m) => Number(m[1]));
+    const ids = [...result.stdout.matchAll(/^\s+(\d+) {2}/gm)].map((m) => Number(m[1]));
     expect(ids.length).toBeGreaterThan(1);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     const json = JSON.parse((await stasis("inspect", image, "--json")).stdout) as { tasklets: { id: number }[] };
