@@ -31,7 +31,7 @@ async function loadToolchain() {
     const install = Object.entries(TOOLCHAIN).map(([name, version]) => `${name}@${version}`).join(" ");
     throw new StasisError(
       "MISSING_TOOLCHAIN",
-      `building a program needs the AssemblyScript toolchain, and ${missing.join(" and ")} is not installed: run \`npm install --save-dev ${install}\` ` +
+      `building a program needs the AssemblyScript toolchain, and ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not installed: run \`npm install --save-dev ${install}\` ` +
         "(optional peer dependencies of stasis: running and thawing built modules does not need them)",
       { cause },
     );
