@@ -1,7 +1,8 @@
 // The same scenario suite on five engines — Node (V8), Deno (V8), Bun (JavaScriptCore),
 // Chromium (V8) and Firefox (SpiderMonkey) — and a 5 × 5 matrix: an image frozen in each
 // engine (mid-run between switches, and with 100 host calls pending) thaws in every engine,
-// itself included, with identical output; and every engine freezes the same bytes.
+// itself included, with identical output; and every engine freezes the same bytes. And
+// host calls relayed: half answered in one engine, the rest in another (Node → Bun → Deno).
 // Engines come from test/engines.ts: a missing one is skipped with a line saying how to
 // enable it, or fails under CI=true. STASIS_ENGINES=node,bun narrows the run (npm run test:bun).
 import { execFile } from "node:child_process";
@@ -16,7 +17,7 @@ import { packageRoot } from "../build/paths.ts";
 import { launchChromium, launchFirefox, serveStatic } from "./browser.ts";
 import { itWith, requireEngine, selectedEngines, type EngineName } from "./engines.ts";
 import { programPath } from "./helpers.ts";
-import { freeze, MATRIX, runSuite, thaw, toBase64, type MatrixCase, type Outcome, type Programs } from "./scenarios/suite.ts";
+import { freeze, MATRIX, relay, runSuite, thaw, toBase64, type MatrixCase, type Outcome, type Programs } from "./scenarios/suite.ts";
 
 const exec = promisify(execFile);
 const runner = join(packageRoot(), "test", "scenarios", "runner.ts");
@@ -46,6 +47,8 @@ interface Engine {
   suite(): Promise<Outcome[]>;
   freeze(which: MatrixCase): Promise<Uint8Array>;
   thaw(which: MatrixCase, image: Uint8Array): Promise<string[]>;
+  /** Thaw a "pending" image, answer half its calls, freeze again. */
+  relay(image: Uint8Array): Promise<Uint8Array>;
 }
 
 /** Deno and Bun: test/scenarios/runner.ts in a child process, files in `dir`. */
@@ -63,6 +66,12 @@ function commandLine(name: "deno" | "bun", prefix: string[]): Engine {
       const path = join(dir, `to-${name}-${which}.img`);
       await writeFile(path, image);
       return JSON.parse(await run("thaw", dir, which, path)) as string[];
+    },
+    relay: async (image) => {
+      const [input, output] = [join(dir, `relay-in-${name}.img`), join(dir, `relay-out-${name}.img`)];
+      await writeFile(input, image);
+      await run("relay", dir, input, output);
+      return new Uint8Array(await readFile(output));
     },
   };
 }
@@ -118,11 +127,26 @@ function inBrowser(session: typeof chromium): Engine {
         ({ p, which, image }) => window.stasis.suite.thaw(window.stasis.suite.programsFrom(p), which, window.stasis.suite.fromBase64(image)),
         { p: encoded, which, image: toBase64(image) },
       ),
+    relay: async (image) =>
+      Uint8Array.from(
+        atob(
+          await (await session.page()).evaluate(
+            async ({ p, image }) => window.stasis.suite.toBase64(await window.stasis.suite.relay(window.stasis.suite.programsFrom(p), window.stasis.suite.fromBase64(image))),
+            { p: encoded, image: toBase64(image) },
+          ),
+        ),
+        (c) => c.charCodeAt(0),
+      ),
   };
 }
 
 const engines: Record<EngineName, Engine> = {
-  node: { suite: () => runSuite(programs), freeze: (which) => freeze(programs, which), thaw: (which, image) => thaw(programs, which, image) },
+  node: {
+    suite: () => runSuite(programs),
+    freeze: (which) => freeze(programs, which),
+    thaw: (which, image) => thaw(programs, which, image),
+    relay: (image) => relay(programs, image),
+  },
   deno: commandLine("deno", ["run", "-A", "--quiet"]),
   bun: commandLine("bun", ["run", "--silent"]),
   chromium: inBrowser(chromium),
@@ -165,6 +189,17 @@ describe(`cross-engine matrix (${names.length} × ${names.length}): frozen in on
     itWith(names)(`${which}: every engine freezes the same bytes`, async () => {
       const reference = toBase64(await frozen(which, "node"));
       for (const from of names) expect(toBase64(await frozen(which, from)), from).toBe(reference);
+    });
+  }
+});
+
+describe("host calls relayed: frozen with 100 pending, half answered in a second engine, the rest in a third", () => {
+  const relays: [EngineName, EngineName, EngineName][] = [["node", "bun", "deno"], ["node", "firefox", "node"], ["firefox", "chromium", "bun"]];
+  for (const [from, via, to] of relays) {
+    if (![from, via, to].every((name) => names.includes(name))) continue;
+    itWith([from, via, to])(`${from} → ${via} → ${to}`, async () => {
+      const halfAnswered = await engines[via].relay(await frozen("pending", from));
+      expect(await engines[to].thaw("pending", halfAnswered)).toEqual(MATRIX.pending.expected);
     });
   }
 });

@@ -2,7 +2,7 @@
 // programs as bytes and uses only the host API, so Node (test/everywhere.test.ts), Deno and
 // Bun (test/scenarios/runner.ts), Chromium and Firefox (test/scenarios/browser.html) run the
 // very same code. Also the two halves of the cross-runtime matrix: freeze() in one runtime,
-// thaw() in another.
+// thaw() in another, and relay() between them.
 import { DEFER, Program, Runtime, type HostHandler } from "../../host/index.ts";
 
 export type Programs = Record<"pingpong" | "channels" | "calls", Uint8Array<ArrayBuffer>>;
@@ -114,4 +114,21 @@ export async function thaw(programs: Programs, which: MatrixCase, image: Uint8Ar
   const rt = await Runtime.restore(program, image, { print: (line) => output.push(line), handlers: { work } });
   await rt.run();
   return output;
+}
+
+/**
+ * The middle of a relay: thaws an image of the "pending" case, answers the first half of
+ * its 100 calls, and freezes it again with the other half still pending — so one
+ * computation's host calls are answered in three engines in turn.
+ */
+export async function relay(programs: Programs, image: Uint8Array): Promise<Uint8Array> {
+  const rt = await Runtime.restore(await Program.load(programs.calls), image, { print: () => {}, handlers: { work: () => DEFER } });
+  await rt.run();
+  const calls = rt.pendingCalls().sort((a, b) => a.id - b.id);
+  const half = calls.length / 2;
+  for (const call of calls.slice(0, half)) rt.complete(call.id, "done " + new TextDecoder().decode(call.payload));
+  await rt.run();
+  const left = rt.pendingCalls().length;
+  if (calls.length !== 100 || left !== half) throw new Error(`relay: ${calls.length} calls pending before, ${left} after answering ${half}`);
+  return rt.snapshot();
 }
