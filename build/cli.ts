@@ -6,6 +6,7 @@
 //              [--slice 10ms | --fuel N]     (programs built with --preempt)
 //   stasis resume state.img|- [--program prog.wasm] [--checkpoint other.img] [--every 500ms]
 //   stasis inspect state.img [--program prog.wasm] [--json]
+//   stasis help [command] | stasis <command> --help | stasis --version   (build/cli-help.ts)
 //
 // Every failure prints `stasis: CODE: sentence` and exits non-zero; no stack traces.
 import { readFile, writeFile } from "node:fs/promises";
