@@ -6,12 +6,14 @@
 //              [--slice 10ms | --fuel N]     (programs built with --preempt)
 //   stasis resume state.img|- [--program prog.wasm | --trust-embedded] [--checkpoint other.img] [--every 500ms] [--fork]
 //   stasis inspect state.img [--program prog.wasm] [--json] [--tasklets [--time-limit 10s]]
+//   stasis help [command] | stasis <command> --help | stasis --version   (build/cli-help.ts)
 //
 // Every failure prints `stasis: CODE: sentence` and exits non-zero; no stack traces.
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { decodeImage, isImageSigned, Program, Runtime, StasisError } from "../host/index.ts";
 import { CheckpointWriter, loadImage } from "../host/node/index.ts";
+import { checkWritable, cliMessage, helpText, ignoreClosedStdout, ioError, normalizeArgs, optionError, USAGE } from "./cli-help.ts";
 import type { BuildResult } from "./index.ts";
 import { slicer } from "./slicer.ts";
 import { checkSignature, chooseProgram, imageKey, inspectInWorker, loadProgramFile, seal } from "./trust.ts";
@@ -21,13 +23,6 @@ async function buildProgram(...args: Parameters<typeof import("./index.ts").buil
   const build = await import("./index.ts");
   return build.buildProgram(...args);
 }
-
-const USAGE = `usage:
-  stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>]
-  stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
-             [--stack-limit <bytes>] [--budget <n>] [--slice <10ms> | --fuel <n>]
-  stasis resume <state.img|-> [--program <program.wasm> | --trust-embedded] [--checkpoint <state.img>] [--every <500ms>] [--slice <10ms> | --fuel <n>] [--fork]
-  stasis inspect <state.img> [--program <program.wasm>] [--json] [--tasklets [--time-limit <10s>]]`;
 
 class UsageError extends Error {}
 
@@ -58,12 +53,15 @@ async function build(args: string[]): Promise<void> {
     options: { out: { type: "string", short: "o" }, debug: { type: "boolean" }, preempt: { type: "boolean" }, "shadow-stack": { type: "string" } },
   });
   if (positionals.length !== 1 || !values.out) throw new UsageError("build takes one program and -o <output.wasm>");
+  await checkWritable(values.out);
   const result = await buildProgram(positionals[0], {
     mode: values.debug ? "debug" : "release",
     preempt: values.preempt === true,
     shadowStackSize: integerOption(values["shadow-stack"], "shadow-stack"),
   });
-  await writeFile(values.out, result.wasm);
+  await writeFile(values.out, result.wasm).catch((cause: unknown) => {
+    throw ioError(cause, "write", values.out!);
+  });
   printBuild(result, values.out);
 }
 
@@ -152,6 +150,7 @@ async function run(args: string[]): Promise<void> {
     },
   });
   if (positionals.length !== 1) throw new UsageError("run takes one program (.wasm, or .ts to build first)");
+  if (values.every !== undefined && values.checkpoint === undefined) throw new UsageError("--every sets how often --checkpoint writes: pass --checkpoint <state.img> too");
   const file = positionals[0];
   const fromSource = file.endsWith(".ts");
   const program = fromSource ? await Program.load((await buildProgram(file)).wasm) : await loadProgramFile(file, false);
@@ -184,6 +183,7 @@ async function resume(args: string[]): Promise<void> {
     },
   });
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
+  if (values.every !== undefined && values.checkpoint === undefined && positionals[0] === "-") throw new UsageError("--every sets how often checkpoints are written: an image read from standard input needs --checkpoint <state.img>");
   const image = await readImageArgument(positionals[0]);
   const contents = await decodeImage(image);
   // With STASIS_IMAGE_KEY, only images signed with it; a signed image's embedded module is trusted.
@@ -230,8 +230,10 @@ async function inspect(args: string[]): Promise<void> {
     try {
       const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: true });
       ({ tasklets, calls } = await inspectInWorker(image, program, durationOption(values["time-limit"] ?? "10s", "time-limit")));
+      tasklets?.sort((a, b) => a.id - b.id);
     } catch (error) {
-      if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH") throw error;
+      // Only a recorded path may be stale; a wrong --program is the user's mistake.
+      if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH" || values.program !== undefined) throw error;
       taskletsNote = `unavailable: ${error.message}`;
     }
   }
@@ -277,8 +279,13 @@ async function inspect(args: string[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...rest] = normalizeArgs(argv);
   try {
+    const help = helpText(argv);
+    if (help !== undefined) {
+      process.stdout.write(help);
+      return 0;
+    }
     if (command === "build") await build(rest);
     else if (command === "run") await run(rest);
     else if (command === "resume") await resume(rest);
@@ -288,11 +295,13 @@ async function main(argv: string[]): Promise<number> {
       return command === undefined ? 2 : 0;
     } else throw new UsageError(`unknown command "${command}"`);
     return Number(process.exitCode ?? 0);
-  } catch (error) {
+  } catch (thrown) {
+    const error = optionError(thrown, command ?? "") ?? thrown;
     if (error instanceof StasisError) {
-      process.stderr.write(`stasis: ${error.code}: ${error.message}\n`);
-    } else if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`stasis: ${(error as Error).message}\n${USAGE}\n`);
+      process.stderr.write(`stasis: ${error.code}: ${cliMessage(error.message)}\n`);
+      if (error.code === "BAD_OPTION") return 2;
+    } else if (error instanceof UsageError) {
+      process.stderr.write(`stasis: BAD_OPTION: ${error.message}; see \`stasis help${command in { build: 1, run: 1, resume: 1, inspect: 1 } ? " " + command : ""}\`\n`);
       return 2;
     } else if ((error as NodeJS.ErrnoException).code === "ENOENT") {
       process.stderr.write(`stasis: cannot read ${(error as NodeJS.ErrnoException).path}: no such file\n`);
@@ -303,4 +312,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+ignoreClosedStdout();
 process.exitCode = await main(process.argv.slice(2));

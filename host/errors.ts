@@ -12,7 +12,8 @@
 //                             MISSING_HANDLER (it waits on host calls nobody can answer),
 //                             UNSIGNED / BAD_SIGNATURE (a key was given: no or a wrong HMAC)
 //   the machine               IO_ERROR (a file could not be read or written: the path and why),
-//                             LOCKED (another writer checkpoints to the same file)
+//                             LOCKED (another writer checkpoints to the same file),
+//                             MISSING_TOOLCHAIN (building without assemblyscript/binaryen)
 //   trust                     UNTRUSTED (the CLI will not run a module that came inside an image
 //                             unless told to)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
@@ -41,7 +42,8 @@ export type StasisErrorCode =
   | "LOCKED"
   | "UNTRUSTED"
   | "UNSIGNED"
-  | "BAD_SIGNATURE";
+  | "BAD_SIGNATURE"
+  | "MISSING_TOOLCHAIN";
 
 export interface StasisErrorDetails {
   /** The tasklet the error happened in, when there is one. */
