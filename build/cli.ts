@@ -224,6 +224,13 @@ async function inspect(args: string[]): Promise<void> {
   let tasklets: ReturnType<Runtime["tasklets"]> | null = null;
   let calls: { id: number; name: string; tasklet: number; payload: string }[] | null = null;
   let taskletsNote = "not read: pass --tasklets to thaw the image and list them (that runs its program, under --time-limit)";
+  // A --program that is not the image's module is a mistake, whether or not the image is thawed.
+  if (values.program !== undefined && !values.tasklets) {
+    const given = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: false });
+    if (given && given.id !== contents.moduleId) {
+      throw new StasisError("MODULE_MISMATCH", `the image needs module ${contents.moduleId}, but ${values.program} is module ${given.id}; pass the .wasm it was frozen from`);
+    }
+  }
   // Thawing runs module code: only when asked, in a worker stopped after the time limit.
   if (values.tasklets) {
     await checkSignature(image);

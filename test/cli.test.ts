@@ -104,12 +104,12 @@ describe("stasis explains itself", () => {
   });
 
   it("lists tasklets in ascending id", async () => {
-    const result = await stasis("inspect", image);
+    const result = await stasis("inspect", image, "--tasklets");
     expect(result.code).toBe(0);
     const ids = [...result.stdout.matchAll(/^\s+(\d+) {2}/gm)].map((m) => Number(m[1]));
     expect(ids.length).toBeGreaterThan(1);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
-    const json = JSON.parse((await stasis("inspect", image, "--json")).stdout) as { tasklets: { id: number }[] };
+    const json = JSON.parse((await stasis("inspect", image, "--json", "--tasklets")).stdout) as { tasklets: { id: number }[] };
     expect(json.tasklets.map((t) => t.id)).toEqual(ids);
   });
 
