@@ -10,6 +10,10 @@
 //                             CORRUPT, LIMIT (nothing is allocated before the check),
 //                             NOT_FROZEN (no image where one was expected),
 //                             MISSING_HANDLER (it waits on host calls nobody can answer)
+//   the fleet (host/node/fleet) FLEET_DB (database unreachable or refused), FLEET_LOCKED
+//                             (embedded store open in another process), FLEET_NOT_FOUND,
+//                             FLEET_CONFLICT (call not pending / already answered),
+//                             STEP_TIMEOUT (a step ran past its wall-clock limit)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
 // error); STACK_LIMIT stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
 
@@ -31,7 +35,12 @@ export type StasisErrorCode =
   | "CORRUPT"
   | "LIMIT"
   | "NOT_FROZEN"
-  | "MISSING_HANDLER";
+  | "MISSING_HANDLER"
+  | "FLEET_DB"
+  | "FLEET_LOCKED"
+  | "FLEET_NOT_FOUND"
+  | "FLEET_CONFLICT"
+  | "STEP_TIMEOUT";
 
 export interface StasisErrorDetails {
   /** The tasklet the error happened in, when there is one. */
