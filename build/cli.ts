@@ -26,7 +26,8 @@ const USAGE = `usage:
   stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
              [--stack-limit <bytes>] [--budget <n>] [--slice <10ms> | --fuel <n>]
   stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>] [--slice <10ms> | --fuel <n>]
-  stasis inspect <state.img> [--program <program.wasm>] [--json]`;
+  stasis inspect <state.img> [--program <program.wasm>] [--json]
+  stasis fleet submit|worker|ls|show|output|complete|wait …   (stasis fleet --help)`;
 
 class UsageError extends Error {}
 
@@ -296,6 +297,7 @@ async function main(argv: string[]): Promise<number> {
     else if (command === "run") await run(rest);
     else if (command === "resume") await resume(rest);
     else if (command === "inspect") await inspect(rest);
+    else if (command === "fleet") process.exitCode = await (await import("./fleet-cli.ts")).fleetCommand(rest);
     else if (command === undefined || command === "--help" || command === "-h" || command === "help") {
       process.stdout.write(USAGE + "\n");
       return command === undefined ? 2 : 0;

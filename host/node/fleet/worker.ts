@@ -89,7 +89,7 @@ export class FleetWorker {
   private readonly onEvent: (event: FleetEvent) => void;
   private readonly idle: StepRunner[] = [];
   /** Claims held now: id → epoch and whether the lease was lost. */
-  private readonly held = new Map<string, { epoch: number; lost: boolean; poke: () => void }>();
+  private readonly held = new Map<string, { epoch: number; lost: boolean; commits: number; poke: () => void }>();
   private readonly tasks = new Set<Promise<void>>();
   private stopping = false;
   private running: Promise<void> | null = null;
@@ -192,8 +192,10 @@ export class FleetWorker {
   private async heartbeat(): Promise<void> {
     for (const [id, claim] of this.held) {
       if (claim.lost) continue;
+      const commits = claim.commits;
       const ok = await this.store.heartbeat(id, claim.epoch, this.leaseMs).catch(() => true);
-      if (!ok) {
+      // A commit meanwhile may have given the claim back: not a lost lease.
+      if (!ok && claim.commits === commits) {
         claim.lost = true;
         claim.poke();
         this.event({ type: "lost", computation: id, epoch: claim.epoch });
@@ -216,7 +218,7 @@ export class FleetWorker {
   private async runClaim(claim: Claim): Promise<void> {
     const { id, epoch } = claim;
     let signal: () => void = () => {};
-    const state = { epoch, lost: false, poke: () => signal() };
+    const state = { epoch, lost: false, commits: 0, poke: () => signal() };
     this.held.set(id, state);
     const localStart = Date.now();
     const dbNow = () => claim.now + (Date.now() - localStart);
@@ -265,10 +267,12 @@ export class FleetWorker {
         else if (this.stopping) status = busy || result.status === "yielded" ? "runnable" : "waiting";
         else if (result.status === "yielded") status = Date.now() - heldSince < this.holdMs ? "running" : "runnable";
         else status = busy ? "running" : "waiting";
+        state.commits++;
         const committed = await this.store.commit(id, epoch, {
           image: result.image, output: result.output, consumed: completions.map((c) => c.callId), pending: result.pending,
           status, wakeAt: result.wakeAt, leaseMs: this.leaseMs,
         });
+        state.commits++;
         if (!committed.ok) {
           this.event({ type: "refused", computation: id, epoch });
           return;
