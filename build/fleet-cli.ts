@@ -143,7 +143,7 @@ async function show(id: string, db: string | undefined, json: boolean): Promise<
   out(`host calls  ${calls.length} pending`);
   for (const c of calls) {
     const payload = c.payload.length > 60 ? c.payload.slice(0, 57) + "..." : c.payload;
-    out(`  call ${c.callId} ${c.name}(${JSON.stringify(payload)}) from tasklet ${c.tasklet}${c.deferred ? ", deferred: answer with \`stasis fleet complete " + details.id + " " + c.callId + " <value>\`" : ""}`);
+    out(`  call ${c.callId} ${c.name}(${JSON.stringify(payload)}) from tasklet ${c.tasklet}${c.deferred ? `, deferred: answer with \`stasis fleet complete ${details.id} ${c.callId} <value>\`` : ""}`);
   }
   return 0;
 }
