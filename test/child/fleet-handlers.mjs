@@ -1,7 +1,6 @@
 // Handlers for `stasis fleet worker --handlers` in the fleet tests. Deterministic, so a
 // computation's output can be compared with its uninterrupted run; `approval` DEFERs
-// (answered with `stasis fleet complete`); `deadline` hands every sleeper the same instant
-// (FLEET_DEADLINE, ms since the epoch). When FLEET_HANDLER_LOG is set, each delivery is
+// (answered with `stasis fleet complete`). When FLEET_HANDLER_LOG is set, each delivery is
 // appended to it as "computation call name" (to count deliveries).
 import { appendFileSync } from "node:fs";
 import { DEFER } from "../../dist/host/index.js";
@@ -20,5 +19,4 @@ export default {
     log(call);
     return DEFER;
   },
-  deadline: () => process.env.FLEET_DEADLINE ?? String(Date.now()),
 };

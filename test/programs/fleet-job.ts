@@ -29,7 +29,7 @@ class Consumer extends Task {
       const v = this.ch.receive();
       this.total += v;
       this.head = new Cell(v, "c" + v.toString(), this.head);
-      if (i % 500 == 499) {
+      if (i % 250 == 249) {
         let n = 0;
         let ok = true;
         let cell = this.head;
@@ -45,12 +45,12 @@ class Consumer extends Task {
 }
 
 export function main(): void {
-  const rounds = 3;
+  const rounds = 2;
   for (let round = 0; round < rounds; round++) {
     const ch = new Channel<i32>(4);
     const producers = new Array<Tasklet>();
-    for (let p = 0; p < 4; p++) producers.push(spawn(new Producer(ch, round * 100000 + p * 10000, 500)));
-    const consumer = new Consumer(ch, 2000);
+    for (let p = 0; p < 4; p++) producers.push(spawn(new Producer(ch, round * 100000 + p * 10000, 250)));
+    const consumer = new Consumer(ch, 1000);
     const c = spawn(consumer);
     c.join();
     for (let p = 0; p < producers.length; p++) producers[p].join();

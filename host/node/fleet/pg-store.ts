@@ -27,7 +27,9 @@ class PgDb implements SqlDb {
   private listener: pg.Client | null = null;
 
   constructor(private readonly url: string, private readonly where: string, max: number) {
-    this.pool = new pg.Pool({ connectionString: url, max });
+    // A worker paused inside a transaction (SIGSTOP, a cut-off machine) must not keep the
+    // row locked past a lease: the server ends such a session after 10 s.
+    this.pool = new pg.Pool({ connectionString: url, max, idle_in_transaction_session_timeout: 10_000 });
     // An idle connection that breaks must not crash the process: the next query fails typed.
     this.pool.on("error", () => {});
   }
@@ -48,6 +50,11 @@ class PgDb implements SqlDb {
     } catch (cause) {
       throw dbError(this.where, cause);
     }
+    // The server may end the session under us (idle-in-transaction timeout after a pause,
+    // a restart): that arrives as an 'error' event, which must not crash the process.
+    let broken = false;
+    const onError = () => (broken = true);
+    client.on("error", onError);
     const tx: SqlClient = {
       query: async <R>(sql: string, params?: unknown[]) => {
         try {
@@ -57,7 +64,6 @@ class PgDb implements SqlDb {
         }
       },
     };
-    let broken = false;
     try {
       await tx.query("BEGIN");
       const result = await body(tx);
@@ -67,6 +73,7 @@ class PgDb implements SqlDb {
       await client.query("ROLLBACK").catch(() => (broken = true));
       throw error;
     } finally {
+      client.off("error", onError);
       client.release(broken);
     }
   }
