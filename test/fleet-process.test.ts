@@ -211,6 +211,41 @@ describe.skipIf(!enabled)("fleet processes on PostgreSQL", () => {
     }
   });
 
+  it("examples/workflow on the fleet: three workers, one killed, the orders go on, each effect once", async () => {
+    const main = join(packageRoot(), "dist", "examples", "workflow", "fleet.js");
+    const env = { ...process.env, STASIS_DB: cluster.url };
+    const ids = (await exec(process.execPath, [main, "submit", "2"], { env })).stdout.trim().split("\n");
+    expect(ids).toHaveLength(2);
+    const workers = [0, 1, 2].map(() => {
+      const child = spawn(process.execPath, [main, "worker"], { env, stdio: ["ignore", "pipe", "inherit"] });
+      const w = { child, stdout: "", exited: new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code))) };
+      child.stdout.on("data", (chunk: Buffer) => (w.stdout += chunk.toString()));
+      return w;
+    });
+    try {
+      const approvals = () => new Set(workers.flatMap((w) => [...w.stdout.matchAll(/fleet complete (\S+) (\d+) approved/g)].map((m) => `${m[1]} ${m[2]}`)));
+      await until("both workflows to ask for two approvals each", async () => approvals().size === 4, 120_000);
+      workers[0].child.kill("SIGKILL");
+      for (const approval of approvals()) await stasis("fleet", "complete", ...approval.split(" "), "approved");
+      for (const id of ids) {
+        expect((await fleet.wait(id, { timeoutMs: 120_000 })).status).toBe("done");
+        expect(await fleet.output(id)).toMatch(/order-17 espresso machine: shipped[\s\S]*all orders settled\n$/);
+      }
+      const client = new pg.Client({ connectionString: cluster.url });
+      await client.connect();
+      const { rows } = await client.query<{ effect: string; input: string; n: string }>(
+        "SELECT effect, input, count(*) AS n FROM workflow_ledger GROUP BY effect, input ORDER BY effect, input",
+      );
+      await client.end();
+      expect(rows.map((r) => `${r.effect} ${r.input} ×${r.n}`)).toEqual([
+        "charge order-17 espresso machine ×2", "charge order-18 grinder ×2", "ship order-17 espresso machine ×2", "ship order-18 grinder ×2",
+      ]);
+    } finally {
+      for (const w of workers) w.child.kill("SIGTERM");
+      await Promise.all(workers.map((w) => w.exited));
+    }
+  });
+
   it("sleepers due at one instant all wake and finish, claimed in batches (no stampede)", async () => {
     const count = LONG ? 10_000 : 400;
     const moduleBytes = new Uint8Array(readFileSync(await wasm("fleet-sleeper.ts")));
