@@ -133,10 +133,10 @@ for (const backend of backends) {
 
     it("rejects_expired_lease_commit even when nobody took over; heartbeat keeps a lease alive", async () => {
       const id = await fresh();
-      const [kept] = await store.claim("w", 1, 400);
-      for (let i = 0; i < 3; i++) {
-        await sleep(150);
-        expect(await store.heartbeat(id, kept.epoch, 400)).toBe(true);
+      const [kept] = await store.claim("w", 1, 1000);
+      for (let i = 0; i < 5; i++) {
+        await sleep(300);
+        expect(await store.heartbeat(id, kept.epoch, 1000)).toBe(true);
       }
       expect((await store.commit(id, kept.epoch, step({ status: "running", leaseMs: 150 }))).ok).toBe(true);
       await sleep(300);

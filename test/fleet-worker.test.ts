@@ -35,7 +35,7 @@ let running: Promise<void>;
 beforeAll(async () => {
   fleet = await Fleet.open(undefined, { dir: await mkdtemp(join(tmpdir(), "stasis-fleet-worker-")) });
   worker = new FleetWorker(fleet, {
-    concurrency: 3, leaseMs: 5000, stepTimeoutMs: 1500, maxAttempts: 3, pollMs: 200,
+    concurrency: 3, leaseMs: 10_000, stepTimeoutMs: 3000, maxAttempts: 3, pollMs: 200,
     handlers: {
       double: (call) => {
         doubles.push(call);
@@ -95,7 +95,7 @@ describe("FleetWorker (embedded store)", () => {
   });
 
   it("a step past the wall-clock limit is stopped and counts as a failed attempt", async () => {
-    const id = await fleet.submit(await program("longloop.ts"));
+    const id = await fleet.submit(await program("fleet-spin.ts"));
     const row = await fleet.wait(id, { timeoutMs: 60_000 });
     expect(row).toMatchObject({ status: "failed", attempts: 3 });
     expect(row.lastError).toMatch(/^STEP_TIMEOUT/);

@@ -1,74 +1,14 @@
-// A throw-away PostgreSQL cluster for the fleet tests: initdb into a temporary directory
-// (as the `postgres` user when running as root, as PostgreSQL refuses to run as root),
-// pg_ctl start on a free port with its socket in that directory, stop at the end.
-//
-// Without PostgreSQL binaries the tests that need them are skipped with one line saying
-// how to enable them — unless CI=true, where a missing PostgreSQL is a failure.
-import { execFile } from "node:child_process";
-import { chmodSync, chownSync, existsSync, readdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { join } from "node:path";
-import { promisify } from "node:util";
+// The fleet tests' PostgreSQL: a throw-away cluster (bench/pg-cluster.ts starts and stops
+// it). Without PostgreSQL binaries the tests that need one are skipped with one line
+// saying how to enable them — unless CI=true, where a missing PostgreSQL is a failure.
+import { postgresBin } from "../bench/pg-cluster.ts";
 
-const exec = promisify(execFile);
+export { startPgCluster, type PgCluster } from "../bench/pg-cluster.ts";
 
-/** The bin directory of the newest installed PostgreSQL, or null. */
-export function postgresBin(): string | null {
-  const root = "/usr/lib/postgresql";
-  if (!existsSync(root)) return null;
-  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb"))).sort((a, b) => Number(b) - Number(a));
-  return versions.length ? join(root, versions[0], "bin") : null;
-}
-
-/** Whether the Postgres tests run here; prints the reason once when they do not. */
+/** Whether the PostgreSQL tests run here; prints the reason when they do not. */
 export function postgresAvailable(): boolean {
   if (postgresBin()) return true;
   if (process.env.CI === "true") throw new Error("CI=true but PostgreSQL is not installed: .ci/run installs Debian's postgresql package");
   console.log("fleet: PostgreSQL tests skipped: no /usr/lib/postgresql/*/bin/initdb (install Debian's `postgresql` package to run them)");
   return false;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export interface PgCluster {
-  url: string;
-  stop(): Promise<void>;
-}
-
-export async function startPgCluster(): Promise<PgCluster> {
-  const bin = postgresBin();
-  if (!bin) throw new Error("PostgreSQL is not installed");
-  const dir = await mkdtemp("/tmp/stasis-pg-");
-  const data = join(dir, "data");
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    chmodSync(dir, 0o755);
-    const { stdout } = await exec("id", ["-u", "postgres"]);
-    const { stdout: gid } = await exec("id", ["-g", "postgres"]);
-    chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
-  }
-  const run = (tool: string, args: string[]) =>
-    asRoot ? exec("runuser", ["-u", "postgres", "--", join(bin, tool), ...args]) : exec(join(bin, tool), args);
-  await run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
-  const port = await freePort();
-  await run("pg_ctl", [
-    "-D", data, "-l", join(dir, "log"), "-w", "-o", `-p ${port} -k ${dir} -c fsync=off -c max_connections=200 -c listen_addresses=127.0.0.1`, "start",
-  ]);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    async stop() {
-      await run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => {});
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }

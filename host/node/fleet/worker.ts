@@ -284,6 +284,8 @@ export class FleetWorker {
           inFlight.add(call.callId);
           void this.dispatch(id, call).then((outcome) => {
             if (outcome === "deferred") deferred.add(call.callId);
+            // The answer could not be stored: dispatch the call again at the next slice.
+            if (outcome === "lost") dispatched.delete(call.callId);
             inFlight.delete(call.callId);
             signal();
           });
