@@ -96,11 +96,11 @@ describe.skipIf(!enabled)("fleet processes on PostgreSQL", () => {
   });
 
   it("4 workers, one SIGKILLed every 200–800 ms and restarted: every output equals its uninterrupted run; the poison one fails", async () => {
-    const jobs = LONG ? 24 : 8;
+    const jobs = LONG ? 24 : 6;
     const log = join(dir, "deliveries.log");
     appendFileSync(log, "");
     const submitted: { id: string; kind: string }[] = [];
-    const kinds = [...Array(jobs).fill("fleet-job.ts"), "fleet-approval.ts", "fleet-approval.ts", "fleet-approval.ts", "fleet-trap.ts"];
+    const kinds = [...Array(jobs).fill("fleet-job.ts"), ...Array(5).fill("fleet-approval.ts"), "fleet-trap.ts"];
     for (const kind of kinds) submitted.push({ id: (await stasis("fleet", "submit", await wasm(kind))).trim(), kind });
     expect(new Set(submitted.map((s) => s.id)).size).toBe(kinds.length);
 
@@ -167,7 +167,7 @@ describe.skipIf(!enabled)("fleet processes on PostgreSQL", () => {
     for (const s of submitted.filter((x) => x.kind === "fleet-job.ts")) {
       expect(new Set(deliveries.filter((d) => d.startsWith(s.id + " ") && d.endsWith(" double"))).size).toBe(2);
     }
-  });
+  }, 600_000);
 
   it("rejects_paused_worker_writes: a worker SIGSTOPped past its lease, then SIGCONTed, writes nothing", async () => {
     const id = (await stasis("fleet", "submit", await wasm("fleet-job.ts"))).trim();
@@ -209,7 +209,45 @@ describe.skipIf(!enabled)("fleet processes on PostgreSQL", () => {
       paused.child.kill("SIGTERM");
       await paused.exited;
     }
-  });
+  }, 300_000);
+
+  it("the CLI verbs: submit, ls, show, wait (0 / 1 / 124), complete, output", async () => {
+    const run = (...args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [cli, "fleet", ...args, "--db", cluster.url], (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }));
+      });
+    const trap = (await run("submit", await wasm("fleet-trap.ts"))).stdout;
+    expect(trap).toMatch(/^[0-9a-f-]{36}\n$/);
+    const approval = (await run("submit", await wasm("fleet-approval.ts"))).stdout.trim();
+    const listed = JSON.parse((await run("ls", "--json")).stdout) as { id: string; status: string }[];
+    expect(listed.find((r) => r.id === approval)?.status).toBe("runnable");
+    expect((await run("wait", approval, "--timeout", "200ms")).code).toBe(124);
+
+    const worker = startWorker(["--concurrency", "2", "--max-attempts", "2"]);
+    try {
+      const failed = await run("wait", trap.trim(), "--timeout", "120s");
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/failed: (TRAP|ABORT)/);
+      const show = await until("the approval to be deferred", async () => {
+        const r = await run("show", approval);
+        return /deferred/.test(r.stdout) ? r.stdout : null;
+      }, 120_000);
+      expect(show).toMatch(/status\s+waiting/);
+      const callId = /call (\d+) approval\("order-7"\)/.exec(show)![1];
+      expect((await run("complete", approval, callId, "approved")).code).toBe(0);
+      const again = await run("complete", approval, callId, "approved");
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/^stasis: FLEET_CONFLICT: /);
+      expect((await run("wait", approval, "--timeout", "120s")).code).toBe(0);
+      expect((await run("output", approval)).stdout).toBe("charged 42\napproval: approved\nshipped\n");
+      const shown = JSON.parse((await run("show", approval, "--json")).stdout) as { status: string; calls: unknown[] };
+      expect(shown).toMatchObject({ status: "done", calls: [] });
+      expect((await run("show", "no-such-id")).stderr).toMatch(/^stasis: FLEET_NOT_FOUND: /);
+    } finally {
+      worker.child.kill("SIGTERM");
+      await worker.exited;
+    }
+  }, 300_000);
 
   it("examples/workflow on the fleet: three workers, one killed, the orders go on, each effect once", async () => {
     const main = join(packageRoot(), "dist", "examples", "workflow", "fleet.js");
@@ -244,7 +282,7 @@ describe.skipIf(!enabled)("fleet processes on PostgreSQL", () => {
       for (const w of workers) w.child.kill("SIGTERM");
       await Promise.all(workers.map((w) => w.exited));
     }
-  });
+  }, 300_000);
 
   it("sleepers due at one instant all wake and finish, claimed in batches (no stampede)", async () => {
     const count = LONG ? 10_000 : 400;
@@ -289,5 +327,5 @@ describe.skipIf(!enabled)("fleet processes on PostgreSQL", () => {
     } finally {
       await client.end();
     }
-  });
+  }, LONG ? 3_600_000 : 300_000);
 });
