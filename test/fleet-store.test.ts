@@ -194,7 +194,8 @@ for (const backend of backends) {
       await unlisten();
 
       const [again] = await store.claim("w", 1, 10_000);
-      expect(again.calls.map((x) => x.callId)).toEqual([7]);
+      expect(again.calls.map((x) => ({ ...x, payload: text(x.payload) }))).toEqual([{ callId: 7, name: "approval", tasklet: 1, payload: "order-7", deferred: true }]);
+      expect(again.completions.map((x) => ({ ...x, value: text(x.value) }))).toEqual([{ callId: 7, ok: true, value: "approved" }]);
       const completions = await store.completions(id, again.epoch);
       expect(completions.map((x) => ({ ...x, value: text(x.value) }))).toEqual([{ callId: 7, ok: true, value: "approved" }]);
       expect(await store.completions(id, again.epoch - 1)).toEqual([]);
@@ -207,11 +208,14 @@ for (const backend of backends) {
     it("a commit to waiting turns runnable when a completion arrived meanwhile (no lost wake-up)", async () => {
       const id = await fresh();
       const [c] = await store.claim("w", 1, 10_000);
-      const call = { callId: 1, name: "work", tasklet: 1, payload: bytes("") };
+      const long = new Uint8Array(300).map((_, i) => (i * 37) & 255);
+      const call = { callId: 1, name: "work", tasklet: 1, payload: long };
       await store.commit(id, c.epoch, step({ status: "running", pending: [call] }));
       expect(await store.complete(id, 1, true, bytes("42"), false)).toBe(true);
       expect(await store.commit(id, c.epoch, step({ status: "waiting", pending: [call] }))).toEqual({ ok: true, status: "runnable" });
       const [d] = await store.claim("w", 1, 10_000);
+      expect(d.calls).toEqual([{ ...call, deferred: false }]);
+      expect(d.completions).toEqual([{ callId: 1, ok: true, value: bytes("42") }]);
       await store.commit(id, d.epoch, step({ status: "done", consumed: [1] }));
     });
 

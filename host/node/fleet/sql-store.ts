@@ -66,6 +66,17 @@ function bytes(value: unknown): Uint8Array {
   return new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
 }
 
+/** A json column: parsed by the driver, or text. */
+type JsonList<T> = T[] | string;
+
+function json<T>(value: JsonList<T>): T[] {
+  return typeof value === "string" ? (JSON.parse(value) as T[]) : value;
+}
+
+function base64(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text.replace(/\s/g, ""), "base64"));
+}
+
 export class SqlFleetStore implements FleetStore {
   constructor(
     private readonly db: SqlDb,
@@ -115,7 +126,13 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async claim(owner: string, limit: number, leaseMs: number): Promise<Claim[]> {
-    const { rows } = await this.db.query<{ id: string; module_id: string; epoch: number; seed: number; image: Uint8Array | null; image_ref: string | null; now: number }>(
+    // The claim's pending calls and unconsumed completions come back in the same statement
+    // (as JSON), saving two round trips per claim.
+    const { rows } = await this.db.query<{
+      id: string; module_id: string; epoch: number; seed: number; image: Uint8Array | null; image_ref: string | null; now: number;
+      calls: JsonList<{ callId: number; name: string; tasklet: number; payload: string; deferred: boolean }>;
+      completions: JsonList<{ callId: number; ok: boolean; value: string }>;
+    }>(
       `WITH picked AS (
          SELECT id FROM fleet_computations
          WHERE status = 'runnable' OR (status = 'waiting' AND wake_at <= now()) OR (status = 'running' AND lease_until < now())
@@ -123,13 +140,19 @@ export class SqlFleetStore implements FleetStore {
        UPDATE fleet_computations c
        SET status = 'running', owner = $1, lease_until = now() + $3::float8 * interval '1 millisecond', epoch = c.epoch + 1, wake_at = NULL, updated_at = now()
        FROM picked WHERE c.id = picked.id
-       RETURNING c.id, c.module_id, c.epoch, c.seed, c.image, c.image_ref, ${MS("now()", "now")}`,
+       RETURNING c.id, c.module_id, c.epoch, c.seed, c.image, c.image_ref, ${MS("now()", "now")},
+         (SELECT coalesce(json_agg(json_build_object('callId', k.call_id, 'name', k.name, 'tasklet', k.tasklet, 'payload', encode(k.payload, 'base64'),
+            'deferred', k.deferred) ORDER BY k.call_id), '[]') FROM fleet_calls k WHERE k.computation_id = c.id) AS calls,
+         (SELECT coalesce(json_agg(json_build_object('callId', p.call_id, 'ok', p.ok, 'value', encode(p.value, 'base64'))
+            ORDER BY p.created_at, p.call_id), '[]') FROM fleet_completions p WHERE p.computation_id = c.id AND NOT p.consumed) AS completions`,
       [owner, limit, leaseMs],
     );
     const claims: Claim[] = [];
     for (const r of rows) {
       const image = r.image_ref ? await this.files!.read(r.image_ref) : r.image ? bytes(r.image) : null;
-      claims.push({ id: r.id, moduleId: r.module_id, epoch: Number(r.epoch), seed: Number(r.seed), image, now: r.now, calls: await this.calls(r.id) });
+      const calls = json(r.calls).map((c) => ({ ...c, payload: base64(c.payload) }));
+      const completions = json(r.completions).map((c) => ({ ...c, value: base64(c.value) }));
+      claims.push({ id: r.id, moduleId: r.module_id, epoch: Number(r.epoch), seed: Number(r.seed), image, now: r.now, calls, completions });
     }
     return claims;
   }

@@ -70,6 +70,8 @@ export interface Claim {
   /** The database's clock at the claim (ms since the epoch). */
   now: number;
   calls: CallRow[];
+  /** The completions not yet consumed, as of the claim (read in the claim's statement). */
+  completions: CompletionRow[];
 }
 
 export interface StepCommit {

@@ -247,9 +247,11 @@ export class FleetWorker {
         return;
       }
       const heldSince = Date.now();
+      let first = true;
       for (;;) {
         if (state.lost) return;
-        const completions = await this.store.completions(id, epoch);
+        const completions = first ? claim.completions : await this.store.completions(id, epoch);
+        first = false;
         let result: FromThread;
         try {
           result = await runner.request({ type: "step", completions, now: dbNow(), sliceMs: this.sliceMs, budget: SLICE_BUDGET }, this.stepTimeoutMs);
