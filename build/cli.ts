@@ -297,6 +297,7 @@ async function main(argv: string[]): Promise<number> {
     else if (command === "run") await run(rest);
     else if (command === "resume") await resume(rest);
     else if (command === "inspect") await inspect(rest);
+    else if (command === "fleet") process.exitCode = await (await import("./fleet-cli.ts")).fleetCommand(rest);
     else if (command === undefined || command === "--help" || command === "-h" || command === "help") {
       process.stdout.write(USAGE + "\n");
       return command === undefined ? 2 : 0;

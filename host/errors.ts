@@ -16,6 +16,10 @@
 //                             MISSING_TOOLCHAIN (building without assemblyscript/binaryen)
 //   trust                     UNTRUSTED (the CLI will not run a module that came inside an image
 //                             unless told to)
+//   the fleet (host/node/fleet) FLEET_DB (database unreachable or refused), FLEET_LOCKED
+//                             (embedded store open in another process), FLEET_NOT_FOUND,
+//                             FLEET_CONFLICT (call not pending / already answered),
+//                             STEP_TIMEOUT (a step ran past its wall-clock limit)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
 // error); STACK_LIMIT stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
 
@@ -43,7 +47,12 @@ export type StasisErrorCode =
   | "UNTRUSTED"
   | "UNSIGNED"
   | "BAD_SIGNATURE"
-  | "MISSING_TOOLCHAIN";
+  | "MISSING_TOOLCHAIN"
+  | "FLEET_DB"
+  | "FLEET_LOCKED"
+  | "FLEET_NOT_FOUND"
+  | "FLEET_CONFLICT"
+  | "STEP_TIMEOUT";
 
 export interface StasisErrorDetails {
   /** The tasklet the error happened in, when there is one. */
