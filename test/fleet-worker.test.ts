@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProgram } from "../build/index.ts";
-import { DEFER, Program, Runtime, type HostHandler } from "../host/index.ts";
+import { DEFER, Program, Runtime, verifyImageSignature, type HostHandler } from "../host/index.ts";
 import { Fleet, FleetWorker, type FleetCall, type FleetEvent } from "../host/node/fleet/index.ts";
 import { programPath } from "./helpers.ts";
 
@@ -77,6 +77,9 @@ describe("FleetWorker (embedded store)", () => {
     expect(shown).toMatchObject({ status: "waiting", owner: null, wakeAt: null });
     expect(shown.calls).toMatchObject([{ callId: call.id, name: "approval", deferred: true }]);
     expect(shown.tasklets!.length).toBeGreaterThan(0);
+    // Handlers get a key unique in the fleet; the stored image is signed with the fleet's key.
+    expect(call.key).toBe(`${id}.${call.id}`);
+    await expect(verifyImageSignature((await fleet.store.image(id))!, await fleet.store.imageKey())).resolves.toBeUndefined();
     await fleet.complete(id, call.id, "approved");
     await expect(fleet.complete(id, call.id, "approved twice")).rejects.toMatchObject({ code: "FLEET_CONFLICT" });
     expect((await fleet.wait(id, { timeoutMs: 30_000 })).status).toBe("done");

@@ -10,6 +10,8 @@
 //   fleet_calls          the host calls each computation waits on (from its latest image)
 //   fleet_completions    answers to those calls; `consumed` once a commit took them in
 //   fleet_output         console output, one row per committed step
+//   fleet_secrets        the fleet's image key (HMAC-SHA-256, made on first use): every image
+//                        a worker commits is signed with it and verified before a thaw
 
 export const MIGRATIONS: readonly string[] = [
   // 1: the initial schema.
@@ -63,6 +65,13 @@ export const MIGRATIONS: readonly string[] = [
     seq integer NOT NULL,
     text text NOT NULL,
     PRIMARY KEY (computation_id, seq)
+  );
+  `,
+  // 2: the image key.
+  `
+  CREATE TABLE fleet_secrets (
+    name text PRIMARY KEY,
+    value bytea NOT NULL
   );
   `,
 ];

@@ -118,6 +118,12 @@ export class SqlFleetStore implements FleetStore {
     return rows.length ? bytes(rows[0].bytes) : null;
   }
 
+  async imageKey(): Promise<Uint8Array> {
+    await this.db.query("INSERT INTO fleet_secrets (name, value) VALUES ('image_key', $1) ON CONFLICT (name) DO NOTHING", [randomBytes(32)]);
+    const { rows } = await this.db.query<{ value: Uint8Array }>("SELECT value FROM fleet_secrets WHERE name = 'image_key'");
+    return bytes(rows[0].value);
+  }
+
   async create(id: string, moduleId: string, seed: number): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query("INSERT INTO fleet_computations (id, module_id, status, seed) VALUES ($1, $2, 'runnable', $3)", [id, moduleId, seed]);

@@ -6,7 +6,7 @@ import type { CompletionRow } from "./store.ts";
 export const SLEEP = "stasis.sleep";
 
 export type ToThread =
-  | { type: "load"; moduleId: string; module: Uint8Array | null; image: Uint8Array | null; seed: number; handlers: string[] }
+  | { type: "load"; moduleId: string; module: Uint8Array | null; image: Uint8Array | null; seed: number; handlers: string[]; key: Uint8Array | string }
   | { type: "step"; completions: CompletionRow[]; now: number; sliceMs: number; budget: number }
   | { type: "drop" };
 

@@ -13,11 +13,13 @@
 // (`now` from the worker, advanced by this thread's elapsed time); the earliest deadline
 // not yet reached is reported as wakeAt. Programs are cached by module id.
 import { parentPort } from "node:worker_threads";
-import { DEFER, Program, Runtime, StasisError, type HostHandler } from "../../index.ts";
+import { DEFER, Program, Runtime, signImage, StasisError, type HostHandler } from "../../index.ts";
 import { SLEEP, type FromThread, type ThreadCall, type ToThread } from "./step-protocol.ts";
 
 const programs = new Map<string, Program>();
 let rt: Runtime | null = null;
+/** The fleet's image key: images are verified before a thaw and signed after a step. */
+let key: Uint8Array | string = "";
 let output: string[] = [];
 const print = (line: string) => output.push(line);
 
@@ -36,8 +38,9 @@ async function load(message: Extract<ToThread, { type: "load" }>): Promise<FromT
   const handlers: Record<string, HostHandler> = {};
   for (const name of [...message.handlers, SLEEP]) handlers[name] = () => DEFER;
   output = [];
+  key = message.key;
   rt = message.image
-    ? await Runtime.restore(program, new Uint8Array(message.image), { print, handlers, allowMissingHandlers: true })
+    ? await Runtime.restore(program, new Uint8Array(message.image), { print, handlers, allowMissingHandlers: true, key })
     : await Runtime.start(program, { print, handlers, seed: message.seed });
   return { type: "loaded" };
 }
@@ -57,7 +60,7 @@ function wakeSleepers(runtime: Runtime, now: number): { woken: number; next: num
   return { woken, next };
 }
 
-function step(message: Extract<ToThread, { type: "step" }>): FromThread {
+async function step(message: Extract<ToThread, { type: "step" }>): Promise<FromThread> {
   if (!rt) return { type: "error", code: "BAD_OPTION", message: "stasis internal: step before load" };
   const runtime = rt;
   const started = performance.now();
@@ -78,7 +81,7 @@ function step(message: Extract<ToThread, { type: "step" }>): FromThread {
     }
     if (performance.now() - started >= message.sliceMs) break;
   }
-  const image = runtime.snapshot();
+  const image = await signImage(runtime.snapshot(), key);
   const pending: ThreadCall[] = runtime.pendingCalls().map((c) => ({ callId: c.id, name: c.name, tasklet: c.tasklet, payload: c.payload }));
   const wakeAt = status === "done" ? null : wakeSleepers(runtime, -Infinity).next;
   return { type: "stepped", status, image, output, pending, wakeAt };
@@ -92,7 +95,7 @@ parentPort!.on("message", (message: ToThread) => {
         rt = null;
         reply({ type: "dropped" });
       } else {
-        const result = step(message);
+        const result = await step(message);
         reply(result, result.type === "stepped" ? [result.image.buffer as ArrayBuffer] : []);
       }
     } catch (error) {

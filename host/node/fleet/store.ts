@@ -103,6 +103,8 @@ export interface FleetStore {
   readonly location: string;
   putModule(id: string, bytes: Uint8Array): Promise<void>;
   getModule(id: string): Promise<Uint8Array | null>;
+  /** The fleet's image key: 32 random bytes made by the first caller, the same for every worker after. */
+  imageKey(): Promise<Uint8Array>;
   create(id: string, moduleId: string, seed: number): Promise<void>;
   /** Claims up to `limit` claimable computations for `owner` (FOR UPDATE SKIP LOCKED). */
   claim(owner: string, limit: number, leaseMs: number): Promise<Claim[]>;

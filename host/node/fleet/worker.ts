@@ -58,6 +58,12 @@ export interface FleetWorkerOptions {
   name?: string;
   /** Called for each thing the worker does (for logs and tests). */
   onEvent?: (event: FleetEvent) => void;
+  /**
+   * The key images are signed with (HMAC-SHA-256) and verified against before a thaw.
+   * Default: STASIS_IMAGE_KEY, else the fleet's own key, made on first use and kept in
+   * the store, so every worker of the fleet shares it.
+   */
+  imageKey?: Uint8Array | string;
 }
 
 export interface FleetEvent {
@@ -89,6 +95,8 @@ export class FleetWorker {
   private stopping = false;
   private running: Promise<void> | null = null;
   private wakeLoop: () => void = () => {};
+  private key: Promise<Uint8Array | string> | null = null;
+  private readonly explicitKey: Uint8Array | string | undefined;
 
   constructor(fleet: Fleet, options: FleetWorkerOptions = {}) {
     this.store = fleet.store;
@@ -107,6 +115,13 @@ export class FleetWorker {
     this.holdMs = whole(options.holdMs, 1000, "holdMs", 0);
     this.name = options.name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
     this.onEvent = options.onEvent ?? (() => {});
+    this.explicitKey = options.imageKey ?? (process.env.STASIS_IMAGE_KEY || undefined);
+  }
+
+  /** The image key, read from the store once. */
+  private imageKey(): Promise<Uint8Array | string> {
+    this.key ??= this.explicitKey !== undefined ? Promise.resolve(this.explicitKey) : this.store.imageKey();
+    return this.key;
   }
 
   /** Works until stop(); resolves once every claim is committed or given back. */
@@ -229,7 +244,7 @@ export class FleetWorker {
     try {
       let loaded: FromThread;
       try {
-        const load = { type: "load" as const, moduleId: claim.moduleId, image: claim.image, seed: claim.seed, handlers: Object.keys(this.handlers) };
+        const load = { type: "load" as const, moduleId: claim.moduleId, image: claim.image, seed: claim.seed, handlers: Object.keys(this.handlers), key: await this.imageKey() };
         loaded = await runner.request({ ...load, module: null }, this.stepTimeoutMs);
         if (loaded.type === "needModule") {
           const module = await this.store.getModule(claim.moduleId);
