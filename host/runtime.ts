@@ -54,6 +54,12 @@ export interface RuntimeOptions extends HostOptions {
   stackLimit?: number;
   /** Seed of the program's Math.random. Default: the current time. */
   seed?: number;
+  /**
+   * The lineage host-call keys are issued under (32 hex digits). Default: a random one,
+   * so no two computations share keys. Set it only for reproducible images (tests that
+   * compare bytes); two computations started with one lineage issue the same keys.
+   */
+  lineage?: string;
 }
 
 export interface RestoreOptions extends ImageLimits, HostOptions {
@@ -132,7 +138,9 @@ export class Runtime {
       throw new StasisError("BAD_OPTION", `stackLimit must be a whole number of bytes from 1024 to 268435456, got ${stackLimit}`);
     }
     if (options.seed !== undefined && !Number.isFinite(options.seed)) throw new StasisError("BAD_OPTION", `seed must be a finite number, got ${options.seed}`);
+    if (options.lineage !== undefined && !/^[0-9a-f]{32}$/.test(options.lineage)) throw new StasisError("BAD_OPTION", `lineage must be 32 lowercase hex digits, got ${String(options.lineage)}`);
     const rt = await Runtime.instantiate(program, options, options.seed ?? Date.now());
+    if (options.lineage !== undefined) rt.lineage = new Lineage(options.lineage);
     rt.enter(() => {
       rt.stasis._initialize();
       rt.stasis.__stasis_init(stackLimit);

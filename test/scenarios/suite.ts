@@ -37,7 +37,7 @@ const work: HostHandler = async (call) => {
 
 async function run(bytes: Uint8Array<ArrayBuffer>, options: { scenario?: number; handlers?: Record<string, HostHandler> } = {}) {
   const output: string[] = [];
-  const rt = await Runtime.start(await Program.load(bytes), { print: (line) => output.push(line), handlers: options.handlers, seed: 1 });
+  const rt = await Runtime.start(await Program.load(bytes), { print: (line) => output.push(line), handlers: options.handlers, seed: 1, lineage: "5eed".repeat(8) });
   if (options.scenario !== undefined) (rt.exports.setScenario as (n: number) => void)(options.scenario);
   return { rt, output };
 }
