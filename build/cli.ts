@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 // The `stasis` command line.
 //
-//   stasis build prog.ts -o prog.wasm [--debug] [--preempt] [--shadow-stack BYTES]
+//   stasis build prog.ts -o prog.wasm [--debug] [--preempt] [--shadow-stack BYTES] [-- ASC OPTIONS…]
 //   stasis run prog.wasm|prog.ts [--checkpoint state.img] [--every 500ms] [--embed] [--stack-limit BYTES] [--budget N]
 //              [--slice 10ms | --fuel N]     (programs built with --preempt)
-//   stasis resume state.img|- [--program prog.wasm] [--checkpoint other.img] [--every 500ms]
+//   stasis resume state.img|- [--program prog.wasm] [--checkpoint other.img] [--every 500ms] [--budget N]
 //   stasis inspect state.img [--program prog.wasm] [--json]
 //
 // Every failure prints `stasis: CODE: sentence` and exits non-zero; no stack traces.
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { decodeImage, Program, Runtime, StasisError, type ImageContents } from "../host/index.ts";
+import { decodeImage, Program, Runtime, StasisError, type ImageContents, type PrintLevel } from "../host/index.ts";
 import { loadImage, saveImage } from "../host/node/index.ts";
 import type { BuildResult } from "./index.ts";
 
@@ -22,10 +22,10 @@ async function buildProgram(...args: Parameters<typeof import("./index.ts").buil
 }
 
 const USAGE = `usage:
-  stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>]
+  stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>] [-- <asc options>]
   stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
              [--stack-limit <bytes>] [--budget <n>] [--slice <10ms> | --fuel <n>]
-  stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>] [--slice <10ms> | --fuel <n>]
+  stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>] [--budget <n>] [--slice <10ms> | --fuel <n>]
   stasis inspect <state.img> [--program <program.wasm>] [--json]`;
 
 class UsageError extends Error {}
@@ -48,9 +48,14 @@ function formatBytes(n: number): string {
   return n.toLocaleString("en-US");
 }
 
-const print = (line: string) => process.stdout.write(line + "\n");
+/** The program's console: warn and error lines go to stderr, the rest to stdout. */
+const print = (line: string, level: PrintLevel = "log") => (level === "warn" || level === "error" ? process.stderr : process.stdout).write(line + "\n");
 
-async function build(args: string[]): Promise<void> {
+async function build(argv: string[]): Promise<void> {
+  // Everything after `--` goes to asc as is (build/compile.ts checks it).
+  const dashes = argv.indexOf("--");
+  const args = dashes < 0 ? argv : argv.slice(0, dashes);
+  const ascOptions = dashes < 0 ? [] : argv.slice(dashes + 1);
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -61,6 +66,7 @@ async function build(args: string[]): Promise<void> {
     mode: values.debug ? "debug" : "release",
     preempt: values.preempt === true,
     shadowStackSize: integerOption(values["shadow-stack"], "shadow-stack"),
+    ascOptions,
   });
   await writeFile(values.out, result.wasm);
   printBuild(result, values.out);
@@ -209,7 +215,7 @@ async function resume(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" } },
+    options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" }, budget: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" } },
   });
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
   const image = await readImageArgument(positionals[0]);
@@ -224,6 +230,7 @@ async function resume(args: string[]): Promise<void> {
     checkpoint,
     every: durationOption(values.every),
     embed: contents.module !== undefined,
+    budget: integerOption(values.budget, "budget"),
     fuel: integerOption(values.fuel, "fuel"),
     slice: values.slice === undefined ? undefined : durationOption(values.slice, "slice"),
   });

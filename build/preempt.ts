@@ -225,10 +225,19 @@ function children(expr: number): number[] {
   }
 }
 
+export interface FuelCheckOptions {
+  /**
+   * Tests only: also check in the code the runtime calls back into (GC visitors,
+   * finalizers), which leaves the runtimeDepth guard alone to keep the switch out.
+   */
+  checkRuntimeCallbacks?: boolean;
+}
+
 /** Adds fuel checks; returns how many were inserted. */
-export function insertFuelChecks(module: binaryen.Module): number {
+export function insertFuelChecks(module: binaryen.Module, options: FuelCheckOptions = {}): number {
   if (!module.getFunction(PREEMPT) || !module.getGlobal(DEPTH)) throw new StasisError("COMPILE_ERROR", "stasis internal: __stasis_preempt or runtimeDepth is missing; the runtime library is out of date");
-  const { preemptible, entries, walked } = classify(module);
+  const { preemptible, entries, walked, fromRuntime } = classify(module);
+  if (options.checkRuntimeCallbacks) for (const name of fromRuntime) if (["program", "library"].includes(ownerOf(name))) preemptible.add(name);
   const burn = () => module.global.set(FUEL, module.i32.sub(module.global.get(FUEL, binaryen.i32), module.i32.const(1)));
   const empty = () => module.i32.lt_s(module.global.get(FUEL, binaryen.i32), module.i32.const(0));
   const preempt = () => module.call(PREEMPT, [], binaryen.none);

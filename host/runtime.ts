@@ -24,7 +24,7 @@ import {
 } from "./abi.ts";
 import { BUILTIN_HANDLERS, DEFER, encodeReply, readCalls, type HostCall, type HostHandler, type HostReply, type LoaderHelpers } from "./hostcalls.ts";
 import { StasisError } from "./errors.ts";
-import { envImports, ProgramAbort } from "./imports.ts";
+import { consolePrint, envImports, ProgramAbort, type PrintLevel } from "./imports.ts";
 import { Program } from "./program.ts";
 import { decodeImage } from "./image/decode.ts";
 import { encodeImage } from "./image/encode.ts";
@@ -33,8 +33,8 @@ import { ABI_VERSION } from "./abi.ts";
 import { applyState, captureState, type Instance } from "./state.ts";
 
 export interface HostOptions {
-  /** Receives each console.log line of the program. Default: console.log. */
-  print?: (line: string) => void;
+  /** Receives each line the program prints (console.log, .warn, …) with its level. Default: the host's console. */
+  print?: (line: string, level: PrintLevel) => void;
   /** The functions the program's hostCall(name, payload) reach, by name. */
   handlers?: Record<string, HostHandler>;
 }
@@ -160,7 +160,7 @@ export class Runtime {
       heapBase: () => late.stasis!.__stasis_heap_base(),
       hostFrames: () => late.stasis!.__stasis_host_frames,
     };
-    const env = envImports(access, { print: options.print ?? ((line) => console.log(line)), seed });
+    const env = envImports(access, { print: options.print ?? consolePrint, seed });
     const { exports } = await instantiateModule(program.module, { env });
     late.stasis = exports as unknown as StasisExports;
     return new Runtime(program, seed, late.stasis, exports, { ...BUILTIN_HANDLERS, ...options.handlers });
