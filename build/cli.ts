@@ -218,6 +218,7 @@ async function resume(args: string[]): Promise<void> {
     options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" }, budget: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" } },
   });
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
+  const budget = integerOption(values.budget, "budget");
   const image = await readImageArgument(positionals[0]);
   const contents = await decodeImage(image);
   const rt = await Runtime.restore(await programFor(contents, values.program), image, { print });
@@ -230,7 +231,7 @@ async function resume(args: string[]): Promise<void> {
     checkpoint,
     every: durationOption(values.every),
     embed: contents.module !== undefined,
-    budget: integerOption(values.budget, "budget"),
+    budget,
     fuel: integerOption(values.fuel, "fuel"),
     slice: values.slice === undefined ? undefined : durationOption(values.slice, "slice"),
   });
