@@ -7,6 +7,7 @@
 //   freeze.ts   freeze/thaw against a memory copy
 //   replay.ts   resume from an image against re-running from the start
 //   kernels.ts  instrumentation overhead on compute kernels (plus bench/callgrind.txt)
+//   preemptsize.ts  code size of --preempt per program
 // Takes about two minutes on two cores. The raw figures go to bench/results.json;
 // `node dist/bench/run.js --render` writes RESULTS.md and the chart again from it,
 // without measuring (after a change to the report's wording).
@@ -18,6 +19,7 @@ import { packageRoot } from "../build/paths.ts";
 import { switchChart } from "./chart.ts";
 import { measureFreeze } from "./freeze.ts";
 import { measureKernels } from "./kernels.ts";
+import { measurePreemptSizes } from "./preemptsize.ts";
 import { measureMemory, measureSpawnPark } from "./memory.ts";
 import { measureReplay } from "./replay.ts";
 import { renderResults, type BenchResults, type Environment } from "./report.ts";
@@ -71,9 +73,10 @@ async function measureAll(benchDir: string): Promise<BenchResults> {
   const freeze = await section("freeze and thaw", () => measureFreeze(REPS));
   const replay = await section("resume against re-run", () => measureReplay(1000, 3));
   const kernels = await section("instrumentation overhead", () => measureKernels(REPS));
+  const preemptSizes = await section("--preempt code size", () => measurePreemptSizes());
   const callgrindFile = join(benchDir, "callgrind.txt");
   const callgrind = existsSync(callgrindFile) ? readFileSync(callgrindFile, "utf8") : null;
-  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, callgrind };
+  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, preemptSizes, callgrind };
 }
 
 async function main(): Promise<void> {
