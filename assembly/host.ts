@@ -6,7 +6,7 @@
 import { finish, liveTaskletCount, liveTasklets, mainFinished, resetAfterTrap, step } from "./scheduler";
 import { initSwitch, resetStacks, runningTasklet, stackLimitBytes, takeRunning } from "./switch";
 import { completeCall, pendingCallCount, reannounceCalls, takeCalls } from "./hostcall";
-import { preempt, setFuelSlice } from "./preempt";
+import { leaveRuntimeAfterTrap, preempt, setFuelSlice } from "./preempt";
 
 /** ABI version: bump when any function here or a record layout changes meaning. */
 export const STASIS_ABI: i32 = 1;
@@ -91,6 +91,7 @@ export function __stasis_heap_base(): usize {
  */
 export function __stasis_reset(): bool {
   resetAfterTrap();
+  leaveRuntimeAfterTrap();
   return resetStacks();
 }
 

@@ -7,6 +7,7 @@ import type { FreezeRow } from "./freeze.ts";
 import type { ReplayRow } from "./replay.ts";
 import type { KernelRow, Variant } from "./kernels.ts";
 import { renderFleet, type FleetBenchRow } from "./fleet.ts";
+import type { PreemptSizeRow } from "./preemptsize.ts";
 
 export interface Environment {
   date: string;
@@ -29,6 +30,8 @@ export interface BenchResults {
   freeze: FreezeRow[];
   replay: ReplayRow;
   kernels: KernelRow[];
+  /** Absent in results from before the section existed. */
+  preemptSizes?: PreemptSizeRow[];
   /** bench/callgrind.txt (instruction counts from bench/callgrind.sh), if it exists. */
   callgrind: string | null;
   /** The fleet section (bench/fleet.ts); absent in results written before it existed. */
@@ -161,5 +164,11 @@ export function renderResults(r: BenchResults): string {
   }
   s.push("Module sizes include the Stasis runtime (an empty program builds to about 20 KB), which a 4–6 KB kernel does not carry. `uninstrumented` is the program with that runtime as asc emits it, before Asyncify or fuel checks; `stasis build` prints the size before and after instrumentation.", "");
   if (r.fleet) s.push(...renderFleet(r.fleet));
+  if (r.preemptSizes) {
+    s.push("### Code size of `--preempt`, per program", "");
+    s.push("Each program built with `stasis build` and with `--preempt` (bench/preemptsize.ts). The growth is the fuel checks in the program's and its libraries' code, the guard around the runtime's entries, and Asyncify over the code that can now switch; AssemblyScript's runtime and the code it calls back into (GC visitors) never can, so they stay uninstrumented.", "");
+    s.push(table(["program", "uninstrumented", "default", "--preempt", "growth"],
+      r.preemptSizes.map((row) => [row.program, String(row.compiledBytes), String(row.defaultBytes), String(row.preemptBytes), `+${f((row.preemptBytes / row.defaultBytes - 1) * 100)}%`])), "");
+  }
   return s.join("\n");
 }

@@ -9,6 +9,7 @@
 //   kernels.ts  instrumentation overhead on compute kernels (plus bench/callgrind.txt)
 //   fleet.ts    fleet computations stepped per second, embedded and PostgreSQL, against
 //               the raw claim + write-back rate of the same database
+//   preemptsize.ts  code size of --preempt per program
 // Takes about two minutes on two cores. The raw figures go to bench/results.json;
 // `node dist/bench/run.js --render` writes RESULTS.md and the chart again from it,
 // without measuring (after a change to the report's wording).
@@ -21,6 +22,7 @@ import { switchChart } from "./chart.ts";
 import { measureFleet } from "./fleet.ts";
 import { measureFreeze } from "./freeze.ts";
 import { measureKernels } from "./kernels.ts";
+import { measurePreemptSizes } from "./preemptsize.ts";
 import { measureMemory, measureSpawnPark } from "./memory.ts";
 import { measureReplay } from "./replay.ts";
 import { renderResults, type BenchResults, type Environment } from "./report.ts";
@@ -75,9 +77,10 @@ async function measureAll(benchDir: string): Promise<BenchResults> {
   const replay = await section("resume against re-run", () => measureReplay(1000, 3));
   const kernels = await section("instrumentation overhead", () => measureKernels(REPS));
   const fleet = await section("fleet: computations stepped per second", () => measureFleet());
+  const preemptSizes = await section("--preempt code size", () => measurePreemptSizes());
   const callgrindFile = join(benchDir, "callgrind.txt");
   const callgrind = existsSync(callgrindFile) ? readFileSync(callgrindFile, "utf8") : null;
-  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, callgrind, fleet };
+  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, preemptSizes, callgrind, fleet };
 }
 
 async function main(): Promise<void> {

@@ -19,7 +19,7 @@ import { StasisError } from "../host/errors.ts";
 import { packageRoot } from "./paths.ts";
 
 const HELP: Record<string, string> = {
-  build: `usage: stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>]
+  build: `usage: stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>] [-- <asc options>]
 
 Compiles an AssemblyScript program into a Stasis module (needs the optional peer
 dependencies assemblyscript and binaryen: npm install -D assemblyscript binaryen).
@@ -27,7 +27,9 @@ dependencies assemblyscript and binaryen: npm install -D assemblyscript binaryen
   -o, --out <file>         where to write the module (required)
   --debug                  unoptimized, with names (default: optimized release build)
   --preempt                fuel checks at loops and calls, so any loop can be time-sliced and frozen
-  --shadow-stack <bytes>   AssemblyScript shadow stack for references in locals (default 32768)`,
+  --shadow-stack <bytes>   AssemblyScript shadow stack for references in locals (default 32768)
+  -- <asc options>         passed to the AssemblyScript compiler (e.g. -- --transform ./t.js);
+                           options Stasis sets itself (--runtime, --outFile, …) are refused`,
   run: `usage: stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
                   [--stack-limit <bytes>] [--budget <n>] [--slice <10ms> | --fuel <n>]
 
@@ -41,7 +43,7 @@ Runs a program until main returns (a .ts file is built first and embedded in its
   --slice <duration>       time slice per resumption (programs built with --preempt)
   --fuel <n>               fixed fuel per resumption (programs built with --preempt)`,
   resume: `usage: stasis resume <state.img|-> [--program <program.wasm> | --trust-embedded] [--checkpoint <state.img>]
-                     [--every <500ms>] [--slice <10ms> | --fuel <n>] [--fork]
+                     [--every <500ms>] [--budget <n>] [--slice <10ms> | --fuel <n>] [--fork]
 
 Continues the program frozen in an image (- reads it from standard input), checkpointing
 to the same file unless --checkpoint names another. With STASIS_IMAGE_KEY set, only images
@@ -51,7 +53,7 @@ signed with that key are accepted, and checkpoints are signed.
   --trust-embedded         run the module embedded in the image (its code is the image author's)
   --checkpoint <file>      where to write checkpoints (default: the image itself)
   --every <duration>       checkpoint interval (default 500ms)
-  --slice, --fuel          as for run
+  --budget, --slice, --fuel  as for run
   --fork                   a new lineage: host-call keys no other thaw of this image uses`,
   inspect: `usage: stasis inspect <state.img|-> [--program <program.wasm>] [--json] [--tasklets [--time-limit <10s>]]
 
@@ -68,11 +70,11 @@ Shows the usage of every command, or the help of one: build, run, resume, inspec
 };
 
 export const USAGE = `usage:
-  stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>]
+  stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>] [-- <asc options>]
   stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
              [--stack-limit <bytes>] [--budget <n>] [--slice <10ms> | --fuel <n>]
   stasis resume <state.img|-> [--program <program.wasm> | --trust-embedded] [--checkpoint <state.img>] [--every <500ms>]
-                [--slice <10ms> | --fuel <n>] [--fork]
+                [--budget <n>] [--slice <10ms> | --fuel <n>] [--fork]
   stasis inspect <state.img|-> [--program <program.wasm>] [--json] [--tasklets [--time-limit <10s>]]
   stasis help [command]          stasis <command> --help          stasis --version`;
 

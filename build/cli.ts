@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 // The `stasis` command line.
 //
-//   stasis build prog.ts -o prog.wasm [--debug] [--preempt] [--shadow-stack BYTES]
+//   stasis build prog.ts -o prog.wasm [--debug] [--preempt] [--shadow-stack BYTES] [-- ASC OPTIONS…]
 //   stasis run prog.wasm|prog.ts [--checkpoint state.img] [--every 500ms] [--embed] [--stack-limit BYTES] [--budget N]
 //              [--slice 10ms | --fuel N]     (programs built with --preempt)
-//   stasis resume state.img|- [--program prog.wasm | --trust-embedded] [--checkpoint other.img] [--every 500ms] [--fork]
+//   stasis resume state.img|- [--program prog.wasm | --trust-embedded] [--checkpoint other.img] [--every 500ms] [--budget N] [--fork]
 //   stasis inspect state.img [--program prog.wasm] [--json] [--tasklets [--time-limit 10s]]
 //   stasis help [command] | stasis <command> --help | stasis --version   (build/cli-help.ts)
 //
 // Every failure prints `stasis: CODE: sentence` and exits non-zero; no stack traces.
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { decodeImage, isImageSigned, Program, Runtime, StasisError } from "../host/index.ts";
+import { decodeImage, isImageSigned, Program, Runtime, StasisError, type PrintLevel } from "../host/index.ts";
 import { CheckpointWriter, loadImage } from "../host/node/index.ts";
 import { checkWritable, cliMessage, helpText, ignoreClosedStdout, ioError, normalizeArgs, optionError, USAGE } from "./cli-help.ts";
 import type { BuildResult } from "./index.ts";
@@ -44,9 +44,14 @@ function formatBytes(n: number): string {
   return n.toLocaleString("en-US");
 }
 
-const print = (line: string) => process.stdout.write(line + "\n");
+/** The program's console: warn and error lines go to stderr, the rest to stdout. */
+const print = (line: string, level: PrintLevel = "log") => (level === "warn" || level === "error" ? process.stderr : process.stdout).write(line + "\n");
 
-async function build(args: string[]): Promise<void> {
+async function build(argv: string[]): Promise<void> {
+  // Everything after `--` goes to asc as is (build/compile.ts checks it).
+  const dashes = argv.indexOf("--");
+  const args = dashes < 0 ? argv : argv.slice(0, dashes);
+  const ascOptions = dashes < 0 ? [] : argv.slice(dashes + 1);
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -58,6 +63,7 @@ async function build(args: string[]): Promise<void> {
     mode: values.debug ? "debug" : "release",
     preempt: values.preempt === true,
     shadowStackSize: integerOption(values["shadow-stack"], "shadow-stack"),
+    ascOptions,
   });
   await writeFile(values.out, result.wasm).catch((cause: unknown) => {
     throw ioError(cause, "write", values.out!);
@@ -179,11 +185,12 @@ async function resume(args: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       program: { type: "string" }, "trust-embedded": { type: "boolean" }, checkpoint: { type: "string" }, every: { type: "string" },
-      fuel: { type: "string" }, slice: { type: "string" }, fork: { type: "boolean" },
+      budget: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" }, fork: { type: "boolean" },
     },
   });
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
   if (values.every !== undefined && values.checkpoint === undefined && positionals[0] === "-") throw new UsageError("--every sets how often checkpoints are written: an image read from standard input needs --checkpoint <state.img>");
+  const budget = integerOption(values.budget, "budget");
   const image = await readImageArgument(positionals[0]);
   const contents = await decodeImage(image);
   // With STASIS_IMAGE_KEY, only images signed with it; a signed image's embedded module is trusted.
@@ -199,6 +206,7 @@ async function resume(args: string[]): Promise<void> {
     checkpoint,
     every: durationOption(values.every),
     embed: contents.module !== undefined,
+    budget,
     fuel: integerOption(values.fuel, "fuel"),
     slice: values.slice === undefined ? undefined : durationOption(values.slice, "slice"),
   });

@@ -5,7 +5,8 @@
 //    spawns its `main` as the first tasklet and exports the host ABI (assembly/host.ts).
 //  - `stasis/assembly` resolves to this package's assembly/ folder wherever the program
 //    lives (asc looks for it in node_modules folders; those reads are answered here).
-//  - Compiler options come from this package's asconfig.json (target release|debug).
+//  - Compiler options come from this package's asconfig.json (target release|debug),
+//    plus the caller's `ascOptions` (those Stasis relies on are refused: BAD_OPTION).
 //  - A transform marks the switch functions as never-inlined (see assembly/switch.ts)
 //    before asc optimizes.
 //  - Diagnostics become `file:line:col: message` lines; errors throw COMPILE_ERROR.
@@ -15,7 +16,7 @@ import asc from "assemblyscript/asc";
 import binaryen from "binaryen";
 import { StasisError } from "../host/errors.ts";
 import { assemblyDir, packageRoot } from "./paths.ts";
-import { insertFuelChecks } from "./preempt.ts";
+import { insertFuelChecks, type FuelCheckOptions } from "./preempt.ts";
 
 export type BuildMode = "release" | "debug";
 
@@ -30,6 +31,42 @@ export interface CompileOptions {
   preempt?: boolean;
   /** Shadow-stack bytes (AssemblyScript `--stackSize`); default 32768. */
   shadowStackSize?: number;
+  /** Tests only (build/preempt.ts). */
+  fuelChecks?: FuelCheckOptions;
+  /** More asc command-line options (`--transform`, `--use`, `--noAssert`, …), after Stasis's own. */
+  ascOptions?: string[];
+}
+
+/** asc options that would break what Stasis relies on, or that it sets itself. */
+const RESERVED_ASC_OPTIONS = new Map<string, string>([
+  ["outFile", "use stasis build -o"], ["o", "use stasis build -o"], ["textFile", "stasis writes only the .wasm"], ["t", "stasis writes only the .wasm"],
+  ["bindings", "stasis writes only the .wasm"], ["b", "stasis writes only the .wasm"], ["config", "stasis uses its own asconfig.json"], ["target", "use --debug"],
+  ["baseDir", "stasis sets it to the program's folder"], ["runtime", "tasklets need the incremental runtime"], ["exportRuntime", "the host needs the runtime exports"],
+  ["exportStart", "the host runs the start function itself"], ["noExportMemory", "the host reads the memory to freeze it"], ["importMemory", "the host reads the memory to freeze it"],
+  ["sharedMemory", "a shared memory cannot be frozen"], ["stackSize", "use --shadow-stack"], ["enable", "the switch supports only the default WebAssembly features"],
+  ["disable", "the switch needs the default WebAssembly features"], ["importTable", "the host does not provide a table"],
+]);
+
+/** asc's option names: `optimizeLevel`, its aliases (`O`), and shorthands as written (`-O3`). */
+function ascOptionNames(): Set<string> {
+  const names = new Set<string>();
+  for (const [key, description] of Object.entries(asc.options)) {
+    names.add(key);
+    if (description.alias) names.add(description.alias);
+  }
+  return names;
+}
+
+/** Checks asc options passed through, before the compiler sees them (it would only warn). */
+export function checkAscOptions(options: readonly string[]): void {
+  const known = ascOptionNames();
+  for (const option of options) {
+    if (!option.startsWith("-") || known.has(option)) continue;
+    const name = option.replace(/^--?/, "").replace(/=.*$/, "");
+    const reason = RESERVED_ASC_OPTIONS.get(name);
+    if (reason !== undefined) throw new StasisError("BAD_OPTION", `the asc option ${option} cannot be passed through stasis build: ${reason}`);
+    if (!known.has(name)) throw new StasisError("BAD_OPTION", `asc has no option ${option}; see npx asc --help`);
+  }
 }
 
 export interface Diagnostic {
@@ -77,6 +114,10 @@ export async function compileProgram(entry: string, options: CompileOptions): Pr
 
   const argv = [ENTRY_NAME, "--config", join(packageRoot(), "asconfig.json"), "--target", options.mode, "--outFile", "out.wasm", "--noColors", "--baseDir", baseDir];
   if (options.shadowStackSize !== undefined) argv.push("--stackSize", String(options.shadowStackSize));
+  if (options.ascOptions) {
+    checkAscOptions(options.ascOptions);
+    argv.push(...options.ascOptions);
+  }
 
   const sink = { write: () => true };
   const result = await asc.main(argv, {
@@ -116,7 +157,7 @@ export async function compileProgram(entry: string, options: CompileOptions): Pr
     },
     // asc accepts a plain transform object and uses it as is; the declared type wants the
     // fields asc injects into transform classes.
-    transforms: [afterCompile(options.preempt === true) as unknown as asc.Transform],
+    transforms: [afterCompile(options.preempt === true, options.fuelChecks) as unknown as asc.Transform],
   });
 
   const errors = diagnostics.filter((d) => d.severity === "error");
@@ -158,7 +199,7 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
 }
 
 /** Runs between compilation and asc's optimizer, while internal names are known. */
-function afterCompile(preempt: boolean) {
+function afterCompile(preempt: boolean, fuelChecks: FuelCheckOptions = {}) {
   return {
     afterCompile(module: binaryen.Module): void {
       try {
@@ -169,7 +210,7 @@ function afterCompile(preempt: boolean) {
       } finally {
         binaryen.setPassArgument("no-inline", null);
       }
-      if (preempt) insertFuelChecks(module);
+      if (preempt) insertFuelChecks(module, fuelChecks);
     },
   };
 }

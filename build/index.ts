@@ -45,6 +45,8 @@ export interface BuildOptions {
   shadowStackSize?: number;
   /** Fuel checks at every function entry and loop header, so any loop can be time-sliced and frozen. */
   preempt?: boolean;
+  /** More asc command-line options, e.g. ["--transform", "./my-transform.js", "--noAssert"]. */
+  ascOptions?: string[];
   /** For measurements only: "unrestricted" instruments as if every import could switch. */
   asyncify?: AsyncifyScope;
 }
@@ -63,7 +65,7 @@ export async function buildProgram(entry: string, options: BuildOptions = {}): P
     throw new StasisError("IO_ERROR", `cannot read ${entry}: ${(cause as { code?: string }).code === "ENOENT" ? "no such file" : String((cause as Error).message)}`, { cause });
   });
   const { compileProgram, instrument } = await loadToolchain();
-  const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize, preempt });
+  const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize, preempt, ascOptions: options.ascOptions });
   const instrumented = instrument(compiled, mode, options.asyncify);
   const { wasm, metadata } = stampMetadata(instrumented.wasm, { abi: ABI_VERSION, mode, preempt, globals: instrumented.globals });
   return { wasm, metadata, sizes: { compiled: instrumented.sizeBefore, instrumented: wasm.length } };

@@ -5,6 +5,7 @@ export {
   Runtime, DEFAULT_STACK_LIMIT, type Completion, type HostOptions, type PendingCall, type RestoreOptions, type RuntimeOptions, type SnapshotOptions,
   type StepOptions, type StepStatus, type TaskletInfo,
 } from "./runtime.ts";
+export type { PrintLevel } from "./imports.ts";
 export { DEFER, type HostCall, type HostHandler, type HostReply } from "./hostcalls.ts";
 export { compressImage, decodeImage, encodeImage, readHeader, verifyImage, type ImageContents, type ImageHeader, type ImageLimits } from "./image/index.ts";
 export { isImageSigned, signImage, verifyImageSignature, type ImageKey } from "./image/auth.ts";

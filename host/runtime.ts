@@ -32,7 +32,7 @@ import { BUILTIN_HANDLERS, readCalls, type HostCall, type HostHandler, type Host
 import { describe, findHandler, hasHandler, invoke, toOutcome, type Outcome } from "./dispatch.ts";
 import { StasisError } from "./errors.ts";
 import { classifyFailure } from "./failure.ts";
-import { envImports } from "./imports.ts";
+import { consolePrint, envImports, type PrintLevel } from "./imports.ts";
 import { legacyLineage, Lineage, newLineage } from "./lineage.ts";
 import { Program } from "./program.ts";
 import { decodeImage } from "./image/decode.ts";
@@ -43,8 +43,8 @@ import { ABI_VERSION, GLOBAL_EXPORT_PREFIX } from "./abi.ts";
 import { applyState, captureState, type Instance } from "./state.ts";
 
 export interface HostOptions {
-  /** Receives each console.log line of the program. Default: console.log. */
-  print?: (line: string) => void;
+  /** Receives each line the program prints (console.log, .warn, …) with its level. Default: the host's console. */
+  print?: (line: string, level: PrintLevel) => void;
   /** The functions the program's hostCall(name, payload) reach, by name. */
   handlers?: Record<string, HostHandler>;
 }
@@ -207,7 +207,7 @@ export class Runtime {
       heapBase: () => late.stasis!.__stasis_heap_base(),
       hostFrames: () => late.stasis!.__stasis_host_frames,
     };
-    const env = envImports(access, { print: options.print ?? ((line) => console.log(line)), seed });
+    const env = envImports(access, { print: options.print ?? consolePrint, seed });
     const { exports } = await instantiateModule(program.module, { env });
     checkGlobals(program, exports);
     late.stasis = exports as unknown as StasisExports;
