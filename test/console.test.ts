@@ -76,6 +76,6 @@ describe("asc options through stasis build", () => {
 describe("stasis resume --budget", () => {
   it("rejects_bad_budget on resume with the same usage sentence as run", async () => {
     const failed = await exec(process.execPath, [cli, "resume", "state.img", "--budget", "0"]).catch((e: { code: number; stderr: string }) => e);
-    expect(failed).toMatchObject({ code: 2, stderr: expect.stringContaining('stasis: --budget takes a positive whole number, got "0"') });
+    expect(failed).toMatchObject({ code: 2, stderr: expect.stringContaining('stasis: BAD_OPTION: --budget takes a positive whole number, got "0"') });
   });
 });
