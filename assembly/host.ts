@@ -7,6 +7,7 @@ import { finish, liveTaskletCount, liveTasklets, mainFinished, resetAfterTrap, s
 import { initSwitch, resetStacks, runningTasklet, stackLimitBytes, takeRunning } from "./switch";
 import { completeCall, pendingCallCount, reannounceCalls, takeCalls } from "./hostcall";
 import { preempt, setFuelSlice } from "./preempt";
+export * from "./layout";
 
 /** ABI version: bump when any function here or a record layout changes meaning. */
 export const STASIS_ABI: i32 = 1;

@@ -58,6 +58,7 @@ export function hostCall<T>(name: string, payload: T): HostResult {
   const me = current();
   const call = new PendingCall(nextCallId++, name, bytes, me);
   pending.set(call.id, call);
+  me.hostCallAddress = changetype<usize>(call);
   me.block(WaitReason.Host, null);
   suspend();
   return call.result!;

@@ -50,6 +50,11 @@ export enum WaitReason {
   waitingFor: WaitReason = WaitReason.None;
   /** Set when the runtime stopped the tasklet (e.g. its stack exceeded the limit). */
   failed: bool = false;
+  /**
+   * While waiting on a host call (WaitReason.Host): the PendingCall's address, for the
+   * stack decoder (host/stacks.ts). A raw address: the call is reachable from `pending`.
+   */
+  hostCallAddress: usize = 0;
   /** Suspended stack; null before the first switch and after death. */
   saved: SavedStack | null = null;
   /** The tasklets blocked in join() on this one; created on first use. */

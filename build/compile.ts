@@ -30,6 +30,8 @@ export interface CompileOptions {
   preempt?: boolean;
   /** Shadow-stack bytes (AssemblyScript `--stackSize`); default 32768. */
   shadowStackSize?: number;
+  /** Filled with runtime class id → internal class name (for the stack decoder). */
+  classNames?: Map<number, string>;
 }
 
 export interface Diagnostic {
@@ -116,7 +118,7 @@ export async function compileProgram(entry: string, options: CompileOptions): Pr
     },
     // asc accepts a plain transform object and uses it as is; the declared type wants the
     // fields asc injects into transform classes.
-    transforms: [afterCompile(options.preempt === true) as unknown as asc.Transform],
+    transforms: [afterCompile(options.preempt === true, options.classNames) as unknown as asc.Transform],
   });
 
   const errors = diagnostics.filter((d) => d.severity === "error");
@@ -157,10 +159,20 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line: before.split("\n").length, column: offset - lineStart + 1 };
 }
 
-/** Runs between compilation and asc's optimizer, while internal names are known. */
-function afterCompile(preempt: boolean) {
-  return {
+/** The part of asc's Program read here (asc gives it to class transforms as `this.program`). */
+interface AscProgram {
+  managedClasses: Map<number, { internalName: string }>;
+}
+
+/**
+ * Runs between compilation and asc's optimizer, while internal names are known. A class,
+ * because asc hands its Program only to transforms given as classes.
+ */
+function afterCompile(preempt: boolean, classNames: Map<number, string> | undefined) {
+  return class {
+    declare program: AscProgram;
     afterCompile(module: binaryen.Module): void {
+      if (classNames) for (const [id, cls] of this.program.managedClasses) classNames.set(id, cls.internalName);
       try {
         for (const name of NEVER_INLINE) {
           binaryen.setPassArgument("no-inline", name);
@@ -170,6 +182,6 @@ function afterCompile(preempt: boolean) {
         binaryen.setPassArgument("no-inline", null);
       }
       if (preempt) insertFuelChecks(module);
-    },
+    }
   };
 }

@@ -1,13 +1,14 @@
 // buildProgram: AssemblyScript program → Stasis module (.wasm), the whole pipeline.
 //
 //   compile (asc, compile.ts) → instrument (Asyncify + globals, instrument.ts)
-//   → stamp (module id, section.ts)
+//   → frames (stack decoder tables, frames.ts) → stamp (module id, section.ts)
 //
 // Node-only (it reads files and runs the compiler); the result runs on any host.
 import { ABI_VERSION, type ProgramMetadata } from "../host/abi.ts";
 import { compileProgram, type BuildMode } from "./compile.ts";
 import { instrument, type AsyncifyScope } from "./instrument.ts";
-import { stampMetadata } from "./section.ts";
+import { appendCustomSection, stampMetadata } from "./section.ts";
+import { FRAMES_SECTION, FRAMES_VERSION, type FrameTable } from "../host/frames.ts";
 
 export { formatDiagnostic, type BuildMode } from "./compile.ts";
 
@@ -32,8 +33,17 @@ export interface BuildResult {
 export async function buildProgram(entry: string, options: BuildOptions = {}): Promise<BuildResult> {
   const mode = options.mode ?? "release";
   const preempt = options.preempt === true;
-  const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize, preempt });
+  const classNames = new Map<number, string>();
+  const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize, preempt, classNames });
   const instrumented = instrument(compiled, mode, options.asyncify);
-  const { wasm, metadata } = stampMetadata(instrumented.wasm, { abi: ABI_VERSION, mode, preempt, globals: instrumented.globals });
+  const frames: FrameTable = {
+    version: FRAMES_VERSION,
+    ...instrumented.frames,
+    layout: instrumented.layout,
+    globals: { liveHead: instrumented.liveHead },
+    classes: Object.fromEntries(classNames),
+  };
+  const withFrames = appendCustomSection(instrumented.wasm, FRAMES_SECTION, new TextEncoder().encode(JSON.stringify(frames)));
+  const { wasm, metadata } = stampMetadata(withFrames, { abi: ABI_VERSION, mode, preempt, globals: instrumented.globals });
   return { wasm, metadata, sizes: { compiled: instrumented.sizeBefore, instrumented: wasm.length } };
 }

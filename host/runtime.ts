@@ -40,6 +40,7 @@ import { encodeImage } from "./image/encode.ts";
 import type { HostRecord, ImageLimits } from "./image/format.ts";
 import { ABI_VERSION, GLOBAL_EXPORT_PREFIX } from "./abi.ts";
 import { applyState, captureState, type Instance } from "./state.ts";
+import { withStacks, type TaskletStack } from "./stacks.ts";
 
 export interface HostOptions {
   /** Receives each console.log line of the program. Default: console.log. */
@@ -97,6 +98,8 @@ export interface TaskletInfo {
   waitingFor: WaitReason;
   /** Bytes its suspended stack occupies (Asyncify frames + shadow-stack slots). */
   stackBytes: number;
+  /** Its call chain and what it waits on; null for modules built without frame tables. */
+  stack?: TaskletStack | null;
 }
 
 export const DEFAULT_STACK_LIMIT = 65536;
@@ -382,9 +385,9 @@ export class Runtime {
     return this.enter(() => this.stasis.__stasis_live_count());
   }
 
-  /** Every live tasklet (dead ones are gone), newest first. */
+  /** Every live tasklet (dead ones are gone), newest first, with its decoded stack (host/stacks.ts). */
   tasklets(): TaskletInfo[] {
-    return this.enter(() => {
+    const list = this.enter(() => {
       const block = this.stasis.__stasis_tasklets();
       try {
         const view = new DataView(this.memory.buffer);
@@ -403,6 +406,7 @@ export class Runtime {
         this.stasis.__stasis_free(block);
       }
     });
+    return withStacks(list, this.program.frames, this.memory, this.exports);
   }
 
   /** Calls into the module, turning any failure into a StasisError. */
