@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { decodeImage, Program, Runtime, StasisError, type ImageContents } from "../host/index.ts";
 import { loadImage, saveImage } from "../host/node/index.ts";
 import type { BuildResult } from "./index.ts";
+import { formatStacks, imageStacks } from "./inspect-stacks.ts";
 
 /** The compiler is loaded only by the commands that build: it takes a while to load. */
 async function buildProgram(...args: Parameters<typeof import("./index.ts").buildProgram>): Promise<BuildResult> {
@@ -243,8 +244,11 @@ async function inspect(args: string[]): Promise<void> {
   let calls: { id: number; name: string; tasklet: number; payload: string }[] | null = null;
   let taskletsNote = "";
   try {
-    const rt = await Runtime.restore(await programFor(contents, values.program), image, { print: () => {}, allowMissingHandlers: true });
-    tasklets = rt.tasklets();
+    const program = await programFor(contents, values.program);
+    const rt = await Runtime.restore(program, image, { print: () => {}, allowMissingHandlers: true });
+    // Stacks come from the image bytes alone (no module code runs for them).
+    const stacks = imageStacks(contents, program);
+    tasklets = rt.tasklets().map((t) => ({ ...t, stack: stacks?.get(t.id) ?? null }));
     calls = rt.pendingCalls().map((c) => ({ id: c.id, name: c.name, tasklet: c.tasklet, payload: new TextDecoder().decode(c.payload) }));
   } catch (error) {
     if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH") throw error;
@@ -282,6 +286,8 @@ async function inspect(args: string[]): Promise<void> {
   for (const t of tasklets) {
     print(`${String(t.id).padStart(4)}  ${t.status.padEnd(9)}  ${(t.status === "normal" ? t.waitingFor : "").padEnd(11)}  ${String(t.stackBytes).padStart(11)}`);
   }
+  const stackLines = formatStacks(tasklets);
+  if (stackLines.length > 0) print("stacks (innermost last)\n" + stackLines.join("\n"));
   print(`host calls  ${calls!.length} pending`);
   for (const c of calls!) {
     const payload = c.payload.length > 60 ? c.payload.slice(0, 57) + "..." : c.payload;
