@@ -19,8 +19,16 @@ import { insertFuelChecks } from "./preempt.ts";
 
 export type BuildMode = "release" | "debug";
 
-/** Functions whose inlining would break the switch (internal names, wildcards). */
-export const NEVER_INLINE = ["~lib/stasis/assembly/switch/suspend", "~lib/stasis/assembly/switch/enter", "~lib/stasis/assembly/switch/switchInto"];
+/**
+ * Functions whose inlining would break the switch (internal names, wildcards); and
+ * __stasis_preempt, the target of --preempt's fuel checks, so that a preempted
+ * tasklet's stack shows where it was preempted (host/stacks.ts) instead of a plain
+ * schedule(). It runs only when the fuel is spent: out of line costs a call per slice.
+ */
+export const NEVER_INLINE = [
+  "~lib/stasis/assembly/switch/suspend", "~lib/stasis/assembly/switch/enter", "~lib/stasis/assembly/switch/switchInto",
+  "~lib/stasis/assembly/host/__stasis_preempt",
+];
 
 const ENTRY_NAME = "__stasis_entry__.ts";
 

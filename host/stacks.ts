@@ -20,8 +20,8 @@
 //
 // Names. Internal names are demangled: paths go (`~lib/stasis/assembly/channel/
 // Channel<~lib/string/String>#receive` → `Channel<String>#receive`), `library` marks
-// `~lib/…` functions. The runtime's own frames (enter, the run() dispatcher, the entry's
-// main wrapper) are dropped; the tasklet's root is shown as `<Task class>#run` (or
+// `~lib/…` functions. The runtime's own frames (enter, the entry's main wrapper) and the
+// compiler's virtual-call dispatchers (`…@virtual`, `…@override`) are dropped; the tasklet's root is shown as `<Task class>#run` (or
 // `main`) even where the optimizer inlined run() into enter. In release builds other
 // inlined functions do not appear either: their caller's frame stands for them.
 import { StasisError } from "./errors.ts";
@@ -258,7 +258,7 @@ function decodeStack(
 
 /** Drops the runtime's own frames and names the tasklet's root (see the header). */
 function userFrames(internal: string[], taskClass: string, started: boolean): StackFrame[] {
-  const kept = internal.filter((name) => name !== "~lib/stasis/assembly/switch/enter" && !/#run@(virtual|override)$/.test(name) && name !== `${MAIN_CLASS}#run`);
+  const kept = internal.filter((name) => name !== "~lib/stasis/assembly/switch/enter" && !/@(virtual|override)$/.test(name) && name !== `${MAIN_CLASS}#run`);
   const frames = kept.map(frameOf);
   if (!started || !taskClass) return frames;
   if (taskClass === MAIN_CLASS) {
