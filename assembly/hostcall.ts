@@ -13,7 +13,7 @@
 //
 // The host learns of new calls after each step (records written by takeCalls), answers
 // them with completeCall, which stores a HostResult and wakes the tasklet.
-import { Tasklet, WaitReason } from "./tasklet";
+import { Tasklet, TaskletStatus, WaitReason } from "./tasklet";
 import { current, makeRunnable } from "./scheduler";
 import { suspend } from "./switch";
 
@@ -120,6 +120,7 @@ export function completeCall(id: u32, ok: bool, bytes: ArrayBuffer): bool {
   const call = pending.get(id);
   pending.delete(id);
   call.result = new HostResult(ok, bytes);
-  makeRunnable(call.tasklet);
+  // A tasklet that failed while its call was being made is gone: the answer is dropped.
+  if (call.tasklet.status != TaskletStatus.Dead) makeRunnable(call.tasklet);
   return true;
 }

@@ -16,6 +16,7 @@ export const __stasis_layout_tasklet_joiners: usize = offsetof<Tasklet>("joiners
 export const __stasis_layout_tasklet_queueAddress: usize = offsetof<Tasklet>("queueAddress");
 export const __stasis_layout_tasklet_nextLive: usize = offsetof<Tasklet>("nextLive");
 export const __stasis_layout_tasklet_hostCallAddress: usize = offsetof<Tasklet>("hostCallAddress");
+export const __stasis_layout_tasklet_error: usize = offsetof<Tasklet>("error");
 export const __stasis_layout_saved_asyncBytes: usize = offsetof<SavedStack>("asyncBytes");
 export const __stasis_layout_saved_shadowBytes: usize = offsetof<SavedStack>("shadowBytes");
 export const __stasis_layout_saved_data: usize = offsetof<SavedStack>();

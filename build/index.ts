@@ -40,7 +40,8 @@ export async function buildProgram(entry: string, options: BuildOptions = {}): P
     version: FRAMES_VERSION,
     ...instrumented.frames,
     layout: instrumented.layout,
-    globals: { liveHead: instrumented.liveHead },
+    globals: { liveHead: instrumented.liveHead, failedHead: instrumented.failedHead },
+    runtimeFunctions: instrumented.runtimeFunctions,
     classes: Object.fromEntries(classNames),
   };
   const withFrames = appendCustomSection(instrumented.wasm, FRAMES_SECTION, new TextEncoder().encode(JSON.stringify(frames)));

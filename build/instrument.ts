@@ -18,7 +18,7 @@ import { GLOBAL_EXPORT_PREFIX, type ExportedGlobal } from "../host/abi.ts";
 import type { GlobalType } from "../host/image/format.ts";
 import { StasisError } from "../host/errors.ts";
 import { NEVER_INLINE, type BuildMode } from "./compile.ts";
-import { collectFrames, takeLayout, type FrameCollection } from "./frames.ts";
+import { collectFrames, ENTER_FUNCTION, takeLayout, type FrameCollection } from "./frames.ts";
 import type { LayoutField } from "../host/frames.ts";
 
 export const FEATURES =
@@ -60,11 +60,15 @@ export interface Instrumented {
   /** Asyncify frame layouts (frames.ts) and field offsets, for the `stasis.frames` section. */
   frames: FrameCollection;
   layout: Record<LayoutField, number>;
-  /** Exported index of the scheduler's registry head. */
+  /** Exported indexes of the scheduler's registry heads (live and failed tasklets). */
   liveHead: number;
+  failedHead: number;
+  /** Final function indexes of the runtime (host/frames.ts `runtimeFunctions`). */
+  runtimeFunctions: [number, number][];
 }
 
 const LIVE_HEAD = "~lib/stasis/assembly/scheduler/liveHead";
+const FAILED_HEAD = "~lib/stasis/assembly/scheduler/failedHead";
 
 /**
  * `narrow` (the default) lets only the in-module switch unwind; `unrestricted` is plain
@@ -84,15 +88,19 @@ export function instrument(compiled: Uint8Array, mode: BuildMode, scope: Asyncif
     const frames = collectFrames(module);
     let globals: (ExportedGlobal & { name: string })[] = [];
     let liveHead = -1;
+    let failedHead = -1;
+    let runtimeFunctions: [number, number][] = [];
     const wasm = withLevels(debug ? 0 : 3, 0, debug, () => {
       if (!debug) module.optimize();
       globals = exportMutableGlobals(module);
       liveHead = globals.find((g) => g.name === LIVE_HEAD)?.index ?? -1;
+      failedHead = globals.find((g) => g.name === FAILED_HEAD)?.index ?? -1;
+      runtimeFunctions = runtimeFunctionRanges(module);
       if (!module.validate()) throw new StasisError("COMPILE_ERROR", "stasis internal: the instrumented module does not validate");
       return module.emitBinary();
     });
-    if (liveHead < 0) throw new StasisError("COMPILE_ERROR", `stasis internal: ${LIVE_HEAD} is missing from the compiled module`);
-    return { wasm, sizeBefore, globals: globals.map(({ index, type }) => ({ index, type })), frames, layout, liveHead };
+    if (liveHead < 0 || failedHead < 0) throw new StasisError("COMPILE_ERROR", `stasis internal: ${LIVE_HEAD} or ${FAILED_HEAD} is missing from the compiled module`);
+    return { wasm, sizeBefore, globals: globals.map(({ index, type }) => ({ index, type })), frames, layout, liveHead, failedHead, runtimeFunctions };
   } finally {
     module.dispose();
   }
@@ -136,4 +144,30 @@ function exportMutableGlobals(module: binaryen.Module): (ExportedGlobal & { name
     exported.push({ index: i, type, name: info.name });
   }
   return exported;
+}
+
+/**
+ * The runtime's functions by final index (imports first, as the binary numbers them): the
+ * allocator and collector (~lib/rt), Stasis (~lib/stasis/assembly) and Asyncify's
+ * helpers. Not `enter` nor the compiler's `@virtual`/`@override` dispatchers: the
+ * optimizer inlines tasklets' run() methods into them.
+ */
+function runtimeFunctionRanges(module: binaryen.Module): [number, number][] {
+  const imported: string[] = [];
+  const defined: string[] = [];
+  for (let i = 0; i < module.getNumFunctions(); i++) {
+    const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
+    (info.module ? imported : defined).push(info.name);
+  }
+  const isRuntime = (name: string) =>
+    (/^(export:)?~lib\/(rt|stasis\/assembly)\//.test(name) || name.startsWith("asyncify_") || name.startsWith("start:") || name === "~start") &&
+    name !== ENTER_FUNCTION && !/@(virtual|override)$/.test(name);
+  const ranges: [number, number][] = [];
+  [...imported, ...defined].forEach((name, index) => {
+    if (!isRuntime(name)) return;
+    const last = ranges[ranges.length - 1];
+    if (last && last[1] === index - 1) last[1] = index;
+    else ranges.push([index, index]);
+  });
+  return ranges;
 }

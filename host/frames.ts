@@ -6,7 +6,8 @@
 //     functions: [{ name, localsBytes, calls: [callee per Asyncify call index] }],
 //     entry,            index of assembly/switch.ts `enter`, every tasklet's outermost frame
 //     layout: { field: byte offset },   Tasklet / SavedStack / PendingCall (assembly/layout.ts)
-//     globals: { liveHead: exported global index },
+//     globals: { liveHead, failedHead: exported global indexes },
+//     runtimeFunctions: [[first, last], …],  final function indexes of the runtime (isolate.ts)
 //     classes: { "<runtime id>": "internal class name" } }
 //
 // A callee is an index into `functions` (instrumented), a name (not instrumented: only
@@ -31,7 +32,7 @@ export interface FrameFunction {
 /** Byte offsets the decoder reads (names as in assembly/layout.ts, without the prefix). */
 export const LAYOUT_FIELDS = [
   "tasklet_id", "tasklet_task", "tasklet_status", "tasklet_waitingFor", "tasklet_failed", "tasklet_saved",
-  "tasklet_joiners", "tasklet_queueAddress", "tasklet_nextLive", "tasklet_hostCallAddress",
+  "tasklet_joiners", "tasklet_queueAddress", "tasklet_nextLive", "tasklet_hostCallAddress", "tasklet_error",
   "saved_asyncBytes", "saved_shadowBytes", "saved_data", "call_name", "call_payload",
 ] as const;
 export type LayoutField = (typeof LAYOUT_FIELDS)[number];
@@ -41,7 +42,13 @@ export interface FrameTable {
   functions: FrameFunction[];
   entry: number;
   layout: Record<LayoutField, number>;
-  globals: { liveHead: number };
+  globals: { liveHead: number; failedHead: number };
+  /**
+   * Final indexes (as engines print them: `wasm-function[N]`) of the functions a trap must
+   * not be isolated in: the allocator and collector, Stasis's own runtime, Asyncify's
+   * helpers (host/isolate.ts). Sorted [first, last] ranges.
+   */
+  runtimeFunctions: [number, number][];
   classes: Record<string, string>;
 }
 
@@ -75,7 +82,8 @@ export function parseFrames(bytes: ArrayBuffer | Uint8Array): FrameTable {
   if (!Number.isInteger(t.entry) || t.entry! < -1 || t.entry! >= n) bad("entry");
   const layout = t.layout as Record<string, unknown> | undefined;
   if (typeof layout !== "object" || layout === null || !LAYOUT_FIELDS.every((f) => isIndex(layout[f], 1 << 16))) bad("layout");
-  if (typeof t.globals !== "object" || t.globals === null || !isIndex(t.globals.liveHead, 1 << 20)) bad("globals");
+  if (typeof t.globals !== "object" || t.globals === null || !isIndex(t.globals.liveHead, 1 << 20) || !isIndex(t.globals.failedHead, 1 << 20)) bad("globals");
+  if (!Array.isArray(t.runtimeFunctions) || !t.runtimeFunctions.every((r) => Array.isArray(r) && r.length === 2 && isIndex(r[0], 1 << 24) && isIndex(r[1], 1 << 24) && r[0] <= r[1])) bad("runtime functions");
   if (typeof t.classes !== "object" || t.classes === null || !Object.values(t.classes).every((v) => typeof v === "string")) bad("classes");
   return t as FrameTable;
 }

@@ -6,7 +6,8 @@
 //
 // Where things are (assembly/*.ts; offsets from the section's `layout`):
 //
-//   global liveHead ─► Tasklet ─nextLive─► Tasklet ─► …  (scheduler registry, live only)
+//   global liveHead ─► Tasklet ─nextLive─► Tasklet ─► …  (scheduler registry, live ones)
+//   global failedHead ─► Tasklet ─nextLive─► …           (failed ones, with `error`)
 //   Tasklet.saved ─► SavedStack [header][asyncBytes u32][shadowBytes u32]…[frames|slots]
 //   frames = [frame innermost] … [frame outermost = enter]
 //   frame  = [call index u32][saved locals: localsBytes of that function]
@@ -55,6 +56,8 @@ export interface DecodedTasklet {
   status: TaskletStatus;
   waitingFor: WaitReason;
   failed: boolean;
+  /** Why it failed (message and file:line:column), for failed tasklets. */
+  error: string | null;
   stack: TaskletStack;
 }
 
@@ -211,22 +214,27 @@ export function decodeTasklets(table: FrameTable, memory: MemoryReader, global: 
   const L = table.layout;
   const taskletClass = Number(Object.keys(table.classes).find((id) => table.classes[id] === TASKLET_CLASS) ?? -1);
   const seen = new Set<number>();
-  const records: { ptr: number; id: number; status: TaskletStatus; waitingFor: WaitReason; failed: boolean }[] = [];
-  for (let t = global(table.globals.liveHead) >>> 0; t !== 0; t = r.u32(t + L.tasklet_nextLive)) {
-    if (seen.has(t) || seen.size >= MAX_TASKLETS) corrupt("the tasklet registry loops");
-    seen.add(t);
-    if (r.header(t).rtId !== taskletClass) corrupt(`the tasklet registry points at a non-tasklet object (${t})`);
-    const status = TASKLET_STATUS[r.u32(t + L.tasklet_status)];
-    const waitingFor = WAIT_REASON[r.u32(t + L.tasklet_waitingFor)];
-    if (status === undefined || waitingFor === undefined) corrupt(`tasklet at ${t} has an unknown status`);
-    records.push({ ptr: t, id: r.u32(t + L.tasklet_id) | 0, status, waitingFor, failed: r.u8(t + L.tasklet_failed) !== 0 });
+  const records: { ptr: number; id: number; status: TaskletStatus; waitingFor: WaitReason; failed: boolean; error: string | null }[] = [];
+  // The live registry, then the failed tasklets (assembly/scheduler.ts retire()).
+  for (const head of [table.globals.liveHead, table.globals.failedHead]) {
+    for (let t = global(head) >>> 0; t !== 0; t = r.u32(t + L.tasklet_nextLive)) {
+      if (seen.has(t) || seen.size >= MAX_TASKLETS) corrupt("the tasklet registry loops");
+      seen.add(t);
+      if (r.header(t).rtId !== taskletClass) corrupt(`the tasklet registry points at a non-tasklet object (${t})`);
+      const status = TASKLET_STATUS[r.u32(t + L.tasklet_status)];
+      const waitingFor = WAIT_REASON[r.u32(t + L.tasklet_waitingFor)];
+      if (status === undefined || waitingFor === undefined) corrupt(`tasklet at ${t} has an unknown status`);
+      const errorPtr = r.u32(t + L.tasklet_error);
+      const error = errorPtr ? r.string(errorPtr, 2000) : null;
+      records.push({ ptr: t, id: r.u32(t + L.tasklet_id) | 0, status, waitingFor, failed: r.u8(t + L.tasklet_failed) !== 0, error });
+    }
   }
   const byJoiners = new Map<number, number>();
   for (const rec of records) {
     const joiners = r.u32(rec.ptr + L.tasklet_joiners);
     if (joiners) byJoiners.set(joiners, rec.id);
   }
-  return records.map((rec) => ({ id: rec.id, status: rec.status, waitingFor: rec.waitingFor, failed: rec.failed, stack: decodeStack(table, r, rec, byJoiners) }));
+  return records.map((rec) => ({ id: rec.id, status: rec.status, waitingFor: rec.waitingFor, failed: rec.failed, error: rec.error, stack: decodeStack(table, r, rec, byJoiners) }));
 }
 
 function decodeStack(
@@ -272,7 +280,7 @@ function userFrames(internal: string[], taskClass: string, started: boolean): St
 function waitsOn(table: FrameTable, r: Reader, rec: { ptr: number; status: TaskletStatus; waitingFor: WaitReason }, internal: string[], byJoiners: Map<number, number>): string {
   const L = table.layout;
   if (rec.status === "running") return "running";
-  if (rec.status === "dead") return "dead";
+  if (rec.status === "dead") return "nothing (dead)";
   if (rec.status === "suspended") {
     if (internal.some((n) => PREEMPT_FUNCTIONS.has(n))) return "preempted (runnable)";
     if (internal[internal.length - 1] === "~lib/stasis/assembly/scheduler/schedule") return "schedule() (runnable)";
@@ -329,8 +337,13 @@ export function liveTasklets(table: FrameTable, memory: WebAssembly.Memory, expo
   });
 }
 
-/** Adds `stack` to the host's tasklet records (Runtime.tasklets()). */
-export function withStacks<T extends { id: number }>(list: T[], table: FrameTable | null, memory: WebAssembly.Memory, exports: Record<string, unknown>): (T & { stack: TaskletStack | null })[] {
-  const stacks = table ? new Map(liveTasklets(table, memory, exports).map((t) => [t.id, t.stack])) : null;
-  return list.map((t) => ({ ...t, stack: stacks?.get(t.id) ?? null }));
+/** Adds `stack` (and a failed tasklet's `error`) to the host's tasklet records (Runtime.tasklets()). */
+export function withStacks<T extends { id: number; failed: boolean }>(
+  list: T[], table: FrameTable | null, memory: WebAssembly.Memory, exports: Record<string, unknown>,
+): (T & { stack: TaskletStack | null; error?: string })[] {
+  const decoded = table ? new Map(liveTasklets(table, memory, exports).map((t) => [t.id, t])) : null;
+  return list.map((t) => {
+    const d = decoded?.get(t.id);
+    return { ...t, ...(t.failed && d?.error ? { error: d.error } : {}), stack: d?.stack ?? null };
+  });
 }
