@@ -13,14 +13,19 @@ export function imageStacks(contents: ImageContents, program: Program | null): M
 
 /**
  * Lines like
+ *   tasklet 4: failed: order 3 declined (program.ts:19:5)
  *   tasklet 3: hostCall("approval", "order-17")
  *     OrderWorkflow#run        (workflow/program.ts)
  *     ~lib: hostCall<String>
  * innermost last; a run of library frames is folded into one line.
  */
-export function formatStacks(tasklets: readonly { id: number; stack?: TaskletStack | null }[]): string[] {
+export function formatStacks(tasklets: readonly { id: number; failed?: boolean; error?: string; stack?: TaskletStack | null }[]): string[] {
   const lines: string[] = [];
   for (const t of tasklets) {
+    if (t.failed) {
+      lines.push(`  tasklet ${t.id}: failed: ${t.error ?? "(no message)"}`);
+      continue;
+    }
     if (!t.stack) continue;
     const { frames, waitsOn, complete, note } = t.stack;
     lines.push(`  tasklet ${t.id}: ${waitsOn}${complete ? "" : ` (stack incomplete${note ? `: ${note}` : ""})`}`);
