@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { decodeImage, Program, Runtime, StasisError, type ImageContents } from "../host/index.ts";
 import { loadImage, saveImage } from "../host/node/index.ts";
 import type { BuildResult } from "./index.ts";
-import { formatStacks, imageStacks } from "./inspect-stacks.ts";
+import { formatStacks, imageStacks, onTaskletFailure } from "./inspect-stacks.ts";
 
 /** The compiler is loaded only by the commands that build: it takes a while to load. */
 async function buildProgram(...args: Parameters<typeof import("./index.ts").buildProgram>): Promise<BuildResult> {
@@ -175,7 +175,7 @@ async function run(args: string[]): Promise<void> {
   const fromSource = file.endsWith(".ts");
   const bytes = fromSource ? (await buildProgram(file)).wasm : new Uint8Array(await readFile(file));
   const program = await Program.load(bytes, fromSource ? {} : { source: resolve(file) });
-  const rt = await Runtime.start(program, { print, stackLimit: integerOption(values["stack-limit"], "stack-limit") });
+  const rt = await Runtime.start(program, { print, onTaskletFailure, stackLimit: integerOption(values["stack-limit"], "stack-limit") });
   await drive(rt, {
     checkpoint: values.checkpoint,
     every: durationOption(values.every),
@@ -215,7 +215,7 @@ async function resume(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
   const image = await readImageArgument(positionals[0]);
   const contents = await decodeImage(image);
-  const rt = await Runtime.restore(await programFor(contents, values.program), image, { print, fork: values.fork === true });
+  const rt = await Runtime.restore(await programFor(contents, values.program), image, { print, onTaskletFailure, fork: values.fork === true });
   if (rt.done) {
     process.stderr.write("stasis: the program in this image had already finished\n");
     return;

@@ -1,8 +1,14 @@
 // `stasis inspect`: the tasklets' call chains, decoded from the image alone
-// (host/stacks.ts; no module code runs), and how they are printed.
+// (host/stacks.ts; no module code runs), and how they are printed; and how `stasis run`
+// and `resume` report a tasklet that failed alone (host/isolate.ts).
 import { framesFromBytes } from "../host/frames.ts";
 import { imageTasklets, type TaskletStack } from "../host/stacks.ts";
-import type { ImageContents, Program } from "../host/index.ts";
+import type { ImageContents, Program, TaskletFailure } from "../host/index.ts";
+
+/** `stasis run`/`resume`: a tasklet that threw or trapped and was stopped alone, on stderr. */
+export function onTaskletFailure(failure: TaskletFailure): void {
+  process.stderr.write(`stasis: tasklet ${failure.taskletId} failed (${failure.code}): ${failure.message}; the other tasklets go on\n`);
+}
 
 /** Each live tasklet's stack by id, or null when neither the program nor the image carries frame tables. */
 export function imageStacks(contents: ImageContents, program: Program | null): Map<number, TaskletStack> | null {

@@ -9,3 +9,5 @@ export { DEFER, type HostCall, type HostHandler, type HostReply } from "./hostca
 export { compressImage, decodeImage, encodeImage, readHeader, verifyImage, type ImageContents, type ImageHeader, type ImageLimits } from "./image/index.ts";
 export { StasisError, type StasisErrorCode } from "./errors.ts";
 export type { ProgramMetadata, TaskletStatus, WaitReason } from "./abi.ts";
+export type { TaskletFailure } from "./isolate.ts";
+export type { StackFrame, TaskletStack } from "./stacks.ts";
