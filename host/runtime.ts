@@ -9,7 +9,8 @@
 // a step reports "waiting" when every live tasklet waits on a host call, and run()
 // sleeps until a handler settles or rt.complete() answers one.
 //                 │
-//                 ├─ a tasklet traps or aborts ──────────────► poisoned (TRAP/ABORT/MISUSE)
+//                 ├─ a tasklet (not main) fails in its own code ► ready (that tasklet alone; isolate.ts)
+//                 ├─ main or the runtime traps or aborts ────► poisoned (TRAP/ABORT/MISUSE)
 //                 ├─ a tasklet outgrows its stack ─► ready    (STACK_LIMIT; tasklet stopped)
 //                 └─ every tasklet blocked ─────────► ready   (DEADLOCK thrown; nothing runs)
 //
