@@ -6,6 +6,7 @@ import type { MemoryRow, SpawnParkRow } from "./memory.ts";
 import type { FreezeRow } from "./freeze.ts";
 import type { ReplayRow } from "./replay.ts";
 import type { KernelRow, Variant } from "./kernels.ts";
+import { renderFleet, type FleetBenchRow } from "./fleet.ts";
 
 export interface Environment {
   date: string;
@@ -30,6 +31,8 @@ export interface BenchResults {
   kernels: KernelRow[];
   /** bench/callgrind.txt (instruction counts from bench/callgrind.sh), if it exists. */
   callgrind: string | null;
+  /** The fleet section (bench/fleet.ts); absent in results written before it existed. */
+  fleet?: FleetBenchRow[];
 }
 
 /** One kernel row of bench/callgrind.txt: `kernel build instructions ratio`. */
@@ -157,5 +160,6 @@ export function renderResults(r: BenchResults): string {
     s.push("```", r.callgrind.trim(), "```", "");
   }
   s.push("Module sizes include the Stasis runtime (an empty program builds to about 20 KB), which a 4–6 KB kernel does not carry. `uninstrumented` is the program with that runtime as asc emits it, before Asyncify or fuel checks; `stasis build` prints the size before and after instrumentation.", "");
+  if (r.fleet) s.push(...renderFleet(r.fleet));
   return s.join("\n");
 }

@@ -7,6 +7,8 @@
 //   freeze.ts   freeze/thaw against a memory copy
 //   replay.ts   resume from an image against re-running from the start
 //   kernels.ts  instrumentation overhead on compute kernels (plus bench/callgrind.txt)
+//   fleet.ts    fleet computations stepped per second, embedded and PostgreSQL, against
+//               the raw claim + write-back rate of the same database
 // Takes about two minutes on two cores. The raw figures go to bench/results.json;
 // `node dist/bench/run.js --render` writes RESULTS.md and the chart again from it,
 // without measuring (after a change to the report's wording).
@@ -16,6 +18,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { packageRoot } from "../build/paths.ts";
 import { switchChart } from "./chart.ts";
+import { measureFleet } from "./fleet.ts";
 import { measureFreeze } from "./freeze.ts";
 import { measureKernels } from "./kernels.ts";
 import { measureMemory, measureSpawnPark } from "./memory.ts";
@@ -71,9 +74,10 @@ async function measureAll(benchDir: string): Promise<BenchResults> {
   const freeze = await section("freeze and thaw", () => measureFreeze(REPS));
   const replay = await section("resume against re-run", () => measureReplay(1000, 3));
   const kernels = await section("instrumentation overhead", () => measureKernels(REPS));
+  const fleet = await section("fleet: computations stepped per second", () => measureFleet());
   const callgrindFile = join(benchDir, "callgrind.txt");
   const callgrind = existsSync(callgrindFile) ? readFileSync(callgrindFile, "utf8") : null;
-  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, callgrind };
+  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, callgrind, fleet };
 }
 
 async function main(): Promise<void> {

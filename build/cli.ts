@@ -4,30 +4,26 @@
 //   stasis build prog.ts -o prog.wasm [--debug] [--preempt] [--shadow-stack BYTES]
 //   stasis run prog.wasm|prog.ts [--checkpoint state.img] [--every 500ms] [--embed] [--stack-limit BYTES] [--budget N]
 //              [--slice 10ms | --fuel N]     (programs built with --preempt)
-//   stasis resume state.img|- [--program prog.wasm] [--checkpoint other.img] [--every 500ms] [--fork]
-//   stasis inspect state.img [--program prog.wasm] [--json]
+//   stasis resume state.img|- [--program prog.wasm | --trust-embedded] [--checkpoint other.img] [--every 500ms] [--fork]
+//   stasis inspect state.img [--program prog.wasm] [--json] [--tasklets [--time-limit 10s]]
+//   stasis help [command] | stasis <command> --help | stasis --version   (build/cli-help.ts)
 //
 // Every failure prints `stasis: CODE: sentence` and exits non-zero; no stack traces.
-import { readFile, writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { decodeImage, Program, Runtime, StasisError, type ImageContents } from "../host/index.ts";
-import { loadImage, saveImage } from "../host/node/index.ts";
+import { decodeImage, isImageSigned, Program, Runtime, StasisError } from "../host/index.ts";
+import { CheckpointWriter, loadImage } from "../host/node/index.ts";
+import { checkWritable, cliMessage, helpText, ignoreClosedStdout, ioError, normalizeArgs, optionError, USAGE } from "./cli-help.ts";
 import type { BuildResult } from "./index.ts";
-import { formatStacks, imageStacks, onTaskletFailure } from "./inspect-stacks.ts";
+import { slicer } from "./slicer.ts";
+import { checkSignature, chooseProgram, imageKey, inspectInWorker, loadProgramFile, seal } from "./trust.ts";
+import { formatStacks, stacksFromImage, onTaskletFailure } from "./inspect-stacks.ts";
 
 /** The compiler is loaded only by the commands that build: it takes a while to load. */
 async function buildProgram(...args: Parameters<typeof import("./index.ts").buildProgram>): Promise<BuildResult> {
   const build = await import("./index.ts");
   return build.buildProgram(...args);
 }
-
-const USAGE = `usage:
-  stasis build <program.ts> -o <program.wasm> [--debug] [--preempt] [--shadow-stack <bytes>]
-  stasis run <program.wasm|program.ts> [--checkpoint <state.img>] [--every <500ms>] [--embed]
-             [--stack-limit <bytes>] [--budget <n>] [--slice <10ms> | --fuel <n>]
-  stasis resume <state.img|-> [--program <program.wasm>] [--checkpoint <state.img>] [--every <500ms>] [--slice <10ms> | --fuel <n>] [--fork]
-  stasis inspect <state.img> [--program <program.wasm>] [--json]`;
 
 class UsageError extends Error {}
 
@@ -58,12 +54,15 @@ async function build(args: string[]): Promise<void> {
     options: { out: { type: "string", short: "o" }, debug: { type: "boolean" }, preempt: { type: "boolean" }, "shadow-stack": { type: "string" } },
   });
   if (positionals.length !== 1 || !values.out) throw new UsageError("build takes one program and -o <output.wasm>");
+  await checkWritable(values.out);
   const result = await buildProgram(positionals[0], {
     mode: values.debug ? "debug" : "release",
     preempt: values.preempt === true,
     shadowStackSize: integerOption(values["shadow-stack"], "shadow-stack"),
   });
-  await writeFile(values.out, result.wasm);
+  await writeFile(values.out, result.wasm).catch((cause: unknown) => {
+    throw ioError(cause, "write", values.out!);
+  });
   printBuild(result, values.out);
 }
 
@@ -87,32 +86,12 @@ interface DriveOptions {
   slice?: number;
 }
 
-/**
- * The step options for a preemptible program. With a time slice, each step resumes one
- * tasklet and the fuel is adjusted so that a resumption takes about `slice` ms.
- */
-function slicer(rt: Runtime, options: DriveOptions): () => { budget?: number; fuel?: number } {
-  if (!rt.program.metadata.preempt) {
-    if (options.fuel !== undefined || options.slice !== undefined) throw new UsageError("--fuel and --slice need a program built with --preempt");
-    return () => ({ budget: options.budget });
-  }
-  if (options.slice === undefined) return () => ({ budget: options.budget, fuel: options.fuel ?? 1_000_000 });
-  const target = options.slice;
-  let fuel = 100_000;
-  let last = performance.now();
-  return () => {
-    const now = performance.now();
-    const took = now - last;
-    last = now;
-    if (took > 0) fuel = Math.round(Math.min(Math.max(fuel * Math.min(Math.max(target / took, 0.5), 2), 1000), 0x7fffffff));
-    return { budget: 1, fuel };
-  };
-}
-
 /** Steps to the end, checkpointing every `every` ms, and once more on Ctrl-C or at the end. */
 async function drive(rt: Runtime, options: DriveOptions): Promise<void> {
   const { checkpoint } = options;
-  const save = checkpoint ? () => saveImage(checkpoint, rt.snapshot({ embed: options.embed })) : async () => {};
+  // Holds the checkpoint file's lock for the whole run: a second writer fails LOCKED.
+  const writer = checkpoint ? await CheckpointWriter.open(checkpoint) : null;
+  const save = writer ? async () => writer.save(await seal(rt.snapshot({ embed: options.embed }))) : async () => {};
   const progress = process.stderr.isTTY;
   const started = Date.now();
   let interrupted = false;
@@ -158,6 +137,7 @@ async function drive(rt: Runtime, options: DriveOptions): Promise<void> {
   } finally {
     process.off("SIGINT", onInterrupt);
     process.off("SIGTERM", onInterrupt);
+    await writer?.close();
   }
 }
 
@@ -171,10 +151,10 @@ async function run(args: string[]): Promise<void> {
     },
   });
   if (positionals.length !== 1) throw new UsageError("run takes one program (.wasm, or .ts to build first)");
+  if (values.every !== undefined && values.checkpoint === undefined) throw new UsageError("--every sets how often --checkpoint writes: pass --checkpoint <state.img> too");
   const file = positionals[0];
   const fromSource = file.endsWith(".ts");
-  const bytes = fromSource ? (await buildProgram(file)).wasm : new Uint8Array(await readFile(file));
-  const program = await Program.load(bytes, fromSource ? {} : { source: resolve(file) });
+  const program = fromSource ? await Program.load((await buildProgram(file)).wasm) : await loadProgramFile(file, false);
   const rt = await Runtime.start(program, { print, onTaskletFailure, stackLimit: integerOption(values["stack-limit"], "stack-limit") });
   await drive(rt, {
     checkpoint: values.checkpoint,
@@ -194,28 +174,23 @@ async function readImageArgument(path: string): Promise<Uint8Array<ArrayBuffer>>
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-/** The program an image needs: --program, else the embedded module, else the path it recorded. */
-async function programFor(contents: ImageContents, explicit: string | undefined): Promise<Program | null> {
-  const path = explicit ?? (contents.module ? undefined : contents.host.program);
-  if (path === undefined) return null;
-  try {
-    return await Program.load(new Uint8Array(await readFile(path)), { source: resolve(path) });
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw cause;
-    throw new StasisError("MODULE_MISMATCH", `the image needs module ${contents.moduleId}, recorded as ${path}, which does not exist; pass it with --program`, { cause });
-  }
-}
-
 async function resume(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { program: { type: "string" }, checkpoint: { type: "string" }, every: { type: "string" }, fuel: { type: "string" }, slice: { type: "string" }, fork: { type: "boolean" } },
+    options: {
+      program: { type: "string" }, "trust-embedded": { type: "boolean" }, checkpoint: { type: "string" }, every: { type: "string" },
+      fuel: { type: "string" }, slice: { type: "string" }, fork: { type: "boolean" },
+    },
   });
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
+  if (values.every !== undefined && values.checkpoint === undefined && positionals[0] === "-") throw new UsageError("--every sets how often checkpoints are written: an image read from standard input needs --checkpoint <state.img>");
   const image = await readImageArgument(positionals[0]);
   const contents = await decodeImage(image);
-  const rt = await Runtime.restore(await programFor(contents, values.program), image, { print, onTaskletFailure, fork: values.fork === true });
+  // With STASIS_IMAGE_KEY, only images signed with it; a signed image's embedded module is trusted.
+  const signed = await checkSignature(image);
+  const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: values["trust-embedded"] === true || signed });
+  const rt = await Runtime.restore(program, image, { print, onTaskletFailure, fork: values.fork === true });
   if (rt.done) {
     process.stderr.write("stasis: the program in this image had already finished\n");
     return;
@@ -230,11 +205,18 @@ async function resume(args: string[]): Promise<void> {
   });
 }
 
+/** "none", "present (not checked: STASIS_IMAGE_KEY is not set)", "valid" or "INVALID: …". */
+async function signatureStatus(image: Uint8Array): Promise<string> {
+  if (!isImageSigned(image)) return "none";
+  if (imageKey() === undefined) return "present (not checked: STASIS_IMAGE_KEY is not set)";
+  return checkSignature(image).then(() => "valid", (error: StasisError) => `INVALID: ${error.message}`);
+}
+
 async function inspect(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { program: { type: "string" }, json: { type: "boolean" } },
+    options: { program: { type: "string" }, json: { type: "boolean" }, tasklets: { type: "boolean" }, "time-limit": { type: "string" } },
   });
   if (positionals.length !== 1) throw new UsageError("inspect takes one image");
   const image = await readImageArgument(positionals[0]);
@@ -242,18 +224,29 @@ async function inspect(args: string[]): Promise<void> {
   const storedBytes = contents.memory.runs.reduce((sum, run) => sum + run.data.length, 0);
   let tasklets: ReturnType<Runtime["tasklets"]> | null = null;
   let calls: { id: number; name: string; tasklet: number; payload: string }[] | null = null;
-  let taskletsNote = "";
-  try {
-    const program = await programFor(contents, values.program);
-    const rt = await Runtime.restore(program, image, { print: () => {}, allowMissingHandlers: true });
-    // Stacks come from the image bytes alone (no module code runs for them).
-    const stacks = imageStacks(contents, program);
-    tasklets = rt.tasklets().map((t) => ({ ...t, stack: stacks?.get(t.id) ?? null }));
-    calls = rt.pendingCalls().map((c) => ({ id: c.id, name: c.name, tasklet: c.tasklet, payload: new TextDecoder().decode(c.payload) }));
-  } catch (error) {
-    if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH") throw error;
-    taskletsNote = `unavailable: ${error.message}`;
+  let taskletsNote = "not read: pass --tasklets to thaw the image and list them (that runs its program, under --time-limit)";
+  // A --program that is not the image's module is a mistake, whether or not the image is thawed.
+  if (values.program !== undefined && !values.tasklets) {
+    const given = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: false });
+    if (given && given.id !== contents.moduleId) {
+      throw new StasisError("MODULE_MISMATCH", `the image needs module ${contents.moduleId}, but ${values.program} is module ${given.id}; pass the .wasm it was frozen from`);
+    }
   }
+  // Thawing runs module code: only when asked, in a worker stopped after the time limit.
+  if (values.tasklets) {
+    await checkSignature(image);
+    try {
+      const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: true });
+      ({ tasklets, calls } = await inspectInWorker(image, program, durationOption(values["time-limit"] ?? "10s", "time-limit")));
+      tasklets?.sort((a, b) => a.id - b.id);
+    } catch (error) {
+      // Only a recorded path may be stale; a wrong --program is the user's mistake.
+      if (!(error instanceof StasisError) || error.code !== "MODULE_MISMATCH" || values.program !== undefined) throw error;
+      taskletsNote = `unavailable: ${error.message}`;
+    }
+  }
+  // Stacks are decoded from the image bytes alone (no module code runs): no --tasklets needed.
+  const stacks = await stacksFromImage(contents, values.program, positionals[0]);
   const report = {
     moduleId: contents.moduleId,
     abi: contents.abi,
@@ -264,7 +257,9 @@ async function inspect(args: string[]): Promise<void> {
     memoryBytes: contents.memory.pages * 65536,
     memoryStoredBytes: storedBytes,
     globals: contents.globals.length,
+    signature: await signatureStatus(image),
     tasklets,
+    stacks,
     pendingCalls: calls,
   };
   if (values.json) {
@@ -277,6 +272,9 @@ async function inspect(args: string[]): Promise<void> {
   print(`image       ${formatBytes(report.imageBytes)} bytes`);
   print(`memory      ${formatBytes(report.memoryBytes)} bytes, ${formatBytes(storedBytes)} non-zero bytes stored`);
   print(`globals     ${report.globals}`);
+  print(`signature   ${report.signature}`);
+  const stackLines = stacks ? formatStacks(stacks) : [];
+  if (stackLines.length > 0) print("stacks (innermost last)\n" + stackLines.join("\n"));
   if (!tasklets) {
     print(`tasklets    ${taskletsNote}`);
     return;
@@ -286,8 +284,6 @@ async function inspect(args: string[]): Promise<void> {
   for (const t of tasklets) {
     print(`${String(t.id).padStart(4)}  ${t.status.padEnd(9)}  ${(t.status === "normal" ? t.waitingFor : "").padEnd(11)}  ${String(t.stackBytes).padStart(11)}`);
   }
-  const stackLines = formatStacks(tasklets);
-  if (stackLines.length > 0) print("stacks (innermost last)\n" + stackLines.join("\n"));
   print(`host calls  ${calls!.length} pending`);
   for (const c of calls!) {
     const payload = c.payload.length > 60 ? c.payload.slice(0, 57) + "..." : c.payload;
@@ -296,22 +292,30 @@ async function inspect(args: string[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...rest] = normalizeArgs(argv);
   try {
+    const help = helpText(argv);
+    if (help !== undefined) {
+      process.stdout.write(help);
+      return 0;
+    }
     if (command === "build") await build(rest);
     else if (command === "run") await run(rest);
     else if (command === "resume") await resume(rest);
     else if (command === "inspect") await inspect(rest);
+    else if (command === "fleet") process.exitCode = await (await import("./fleet-cli.ts")).fleetCommand(rest);
     else if (command === undefined || command === "--help" || command === "-h" || command === "help") {
       process.stdout.write(USAGE + "\n");
       return command === undefined ? 2 : 0;
     } else throw new UsageError(`unknown command "${command}"`);
     return Number(process.exitCode ?? 0);
-  } catch (error) {
+  } catch (thrown) {
+    const error = optionError(thrown, command ?? "") ?? thrown;
     if (error instanceof StasisError) {
-      process.stderr.write(`stasis: ${error.code}: ${error.message}\n`);
-    } else if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`stasis: ${(error as Error).message}\n${USAGE}\n`);
+      process.stderr.write(`stasis: ${error.code}: ${cliMessage(error.message)}\n`);
+      if (error.code === "BAD_OPTION") return 2;
+    } else if (error instanceof UsageError) {
+      process.stderr.write(`stasis: BAD_OPTION: ${error.message}; see \`stasis help${command in { build: 1, run: 1, resume: 1, inspect: 1 } ? " " + command : ""}\`\n`);
       return 2;
     } else if ((error as NodeJS.ErrnoException).code === "ENOENT") {
       process.stderr.write(`stasis: cannot read ${(error as NodeJS.ErrnoException).path}: no such file\n`);
@@ -322,4 +326,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+ignoreClosedStdout();
 process.exitCode = await main(process.argv.slice(2));

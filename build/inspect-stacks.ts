@@ -2,19 +2,27 @@
 // (host/stacks.ts; no module code runs), and how they are printed; and how `stasis run`
 // and `resume` report a tasklet that failed alone (host/isolate.ts).
 import { framesFromBytes } from "../host/frames.ts";
-import { imageTasklets, type TaskletStack } from "../host/stacks.ts";
-import type { ImageContents, Program, TaskletFailure } from "../host/index.ts";
+import { imageTasklets, type DecodedTasklet, type TaskletStack } from "../host/stacks.ts";
+import type { ImageContents, TaskletFailure } from "../host/index.ts";
+import { chooseProgram } from "./trust.ts";
 
 /** `stasis run`/`resume`: a tasklet that threw or trapped and was stopped alone, on stderr. */
 export function onTaskletFailure(failure: TaskletFailure): void {
   process.stderr.write(`stasis: tasklet ${failure.taskletId} failed (${failure.code}): ${failure.message}; the other tasklets go on\n`);
 }
 
-/** Each live tasklet's stack by id, or null when neither the program nor the image carries frame tables. */
-export function imageStacks(contents: ImageContents, program: Program | null): Map<number, TaskletStack> | null {
-  const table = program?.frames ?? (contents.module ? framesFromBytes(contents.module) : null);
-  if (!table) return null;
-  return new Map(imageTasklets(table, contents).map((t) => [t.id, t.stack]));
+/**
+ * Every tasklet's stack, decoded from the image bytes alone, or null when no frame table
+ * is at hand. The table comes from --program, the embedded module (only its custom section
+ * is read: nothing is compiled or run) or the program the image records.
+ */
+export async function stacksFromImage(contents: ImageContents, explicit: string | undefined, imagePath: string): Promise<DecodedTasklet[] | null> {
+  let table = contents.module && explicit === undefined ? framesFromBytes(contents.module) : null;
+  if (!table) {
+    const program = await chooseProgram(contents, { explicit, imagePath, trustEmbedded: true }).catch(() => null);
+    table = program?.frames ?? null;
+  }
+  return table ? imageTasklets(table, contents) : null;
 }
 
 /**
@@ -25,7 +33,7 @@ export function imageStacks(contents: ImageContents, program: Program | null): M
  *     ~lib: hostCall<String>
  * innermost last; a run of library frames is folded into one line.
  */
-export function formatStacks(tasklets: readonly { id: number; failed?: boolean; error?: string; stack?: TaskletStack | null }[]): string[] {
+export function formatStacks(tasklets: readonly { id: number; failed?: boolean; error?: string | null; stack?: TaskletStack | null }[]): string[] {
   const lines: string[] = [];
   for (const t of tasklets) {
     if (t.failed) {

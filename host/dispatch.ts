@@ -23,7 +23,7 @@ function errorOutcome(message: string): Outcome {
 }
 
 /** Whether `name` has a handler of its own in `handlers`. */
-export function hasHandler(handlers: Record<string, HostHandler>, name: string): boolean {
+export function hasHandler(handlers: Record<string, unknown>, name: string): boolean {
   return Object.prototype.hasOwnProperty.call(handlers, name) && typeof handlers[name] === "function";
 }
 
@@ -36,7 +36,7 @@ export function findHandler(handlers: Record<string, HostHandler>, call: HostCal
 }
 
 /** Runs a handler; the promise never rejects. */
-export function invoke(handler: HostHandler, call: HostCall): Promise<Outcome> {
+export function invoke<C extends HostCall>(handler: (call: C) => unknown, call: C): Promise<Outcome> {
   let reply: Promise<unknown>;
   try {
     // Promise.resolve itself can throw (a promise whose `constructor` getter throws).

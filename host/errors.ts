@@ -9,7 +9,17 @@
 //   an image handed to thaw   BAD_MAGIC, UNSUPPORTED_VERSION, MODULE_MISMATCH, TRUNCATED,
 //                             CORRUPT, LIMIT (nothing is allocated before the check),
 //                             NOT_FROZEN (no image where one was expected),
-//                             MISSING_HANDLER (it waits on host calls nobody can answer)
+//                             MISSING_HANDLER (it waits on host calls nobody can answer),
+//                             UNSIGNED / BAD_SIGNATURE (a key was given: no or a wrong HMAC)
+//   the machine               IO_ERROR (a file could not be read or written: the path and why),
+//                             LOCKED (another writer checkpoints to the same file),
+//                             MISSING_TOOLCHAIN (building without assemblyscript/binaryen)
+//   trust                     UNTRUSTED (the CLI will not run a module that came inside an image
+//                             unless told to)
+//   the fleet (host/node/fleet) FLEET_DB (database unreachable or refused), FLEET_LOCKED
+//                             (embedded store open in another process), FLEET_NOT_FOUND,
+//                             FLEET_CONFLICT (call not pending / already answered),
+//                             STEP_TIMEOUT (a step ran past its wall-clock limit)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
 // error) when they happen in main or inside the runtime; in another tasklet's program
 // code they stop that tasklet alone and are not thrown (host/isolate.ts). STACK_LIMIT
@@ -33,7 +43,18 @@ export type StasisErrorCode =
   | "CORRUPT"
   | "LIMIT"
   | "NOT_FROZEN"
-  | "MISSING_HANDLER";
+  | "MISSING_HANDLER"
+  | "IO_ERROR"
+  | "LOCKED"
+  | "UNTRUSTED"
+  | "UNSIGNED"
+  | "BAD_SIGNATURE"
+  | "MISSING_TOOLCHAIN"
+  | "FLEET_DB"
+  | "FLEET_LOCKED"
+  | "FLEET_NOT_FOUND"
+  | "FLEET_CONFLICT"
+  | "STEP_TIMEOUT";
 
 export interface StasisErrorDetails {
   /** The tasklet the error happened in, when there is one. */

@@ -82,6 +82,6 @@ function unrecoverable(first: unknown, second: unknown): Classified {
 
 /** asc's shadow-stack overflow check aborts with pointers to strings it never emits. */
 function describeUnreadableAbort(error: ProgramAbort): string {
-  if (error.line === 1 && error.column === 1) return "stack overflow (the AssemblyScript shadow stack is full: recursion too deep; build with a larger shadow stack, `stasis build --shadow-stack BYTES`)";
+  if (error.line === 1 && error.column === 1) return "stack overflow (the AssemblyScript shadow stack is full: recursion too deep; build with a larger shadowStackSize)";
   return "abort with an unreadable message";
 }

@@ -48,7 +48,8 @@ export interface LoaderHelpers {
 
 /** Reads call records: the new calls, or every pending one when `all`. */
 export function readCalls(stasis: StasisExports, all: boolean, keyOf: (id: number) => string): HostCall[] {
-  const block = stasis.__stasis_take_calls(all ? 1 : 0);
+  // Pointers come back as i32: above 2 GiB they read negative without the >>> 0.
+  const block = stasis.__stasis_take_calls(all ? 1 : 0) >>> 0;
   if (block === 0) return [];
   try {
     const view = new DataView(stasis.memory.buffer);

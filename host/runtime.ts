@@ -37,6 +37,7 @@ import { envImports } from "./imports.ts";
 import { legacyLineage, Lineage, newLineage } from "./lineage.ts";
 import { Program } from "./program.ts";
 import { decodeImage } from "./image/decode.ts";
+import { verifyImageSignature, type ImageKey } from "./image/auth.ts";
 import { encodeImage } from "./image/encode.ts";
 import type { HostRecord, ImageLimits } from "./image/format.ts";
 import { ABI_VERSION, GLOBAL_EXPORT_PREFIX } from "./abi.ts";
@@ -61,6 +62,8 @@ export interface RuntimeOptions extends HostOptions {
 }
 
 export interface RestoreOptions extends ImageLimits, HostOptions {
+  /** Thaw only images signed with this key (signImage); others fail UNSIGNED / BAD_SIGNATURE. */
+  key?: ImageKey;
   /** Thaw even if pending host calls have no handler (for tools that only look, like `stasis inspect`). */
   allowMissingHandlers?: boolean;
   /**
@@ -167,6 +170,7 @@ export class Runtime {
 
   private static async thaw(program: Program | null, image: Uint8Array, options: RestoreOptions): Promise<Runtime> {
     if (!(image instanceof Uint8Array)) throw new StasisError("BAD_OPTION", "Runtime.restore takes the image as a Uint8Array");
+    if (options.key !== undefined) await verifyImageSignature(image, options.key);
     const contents = await decodeImage(image, options);
     if (contents.abi !== ABI_VERSION) {
       throw new StasisError("UNSUPPORTED_VERSION", `the image was frozen under Stasis ABI ${contents.abi}, this host speaks ABI ${ABI_VERSION}; thaw it with the Stasis version that wrote it`);
@@ -403,7 +407,7 @@ export class Runtime {
    */
   tasklets(): TaskletInfo[] {
     const list = this.enter(() => {
-      const block = this.stasis.__stasis_tasklets();
+      const block = this.stasis.__stasis_tasklets() >>> 0;
       try {
         const view = new DataView(this.memory.buffer);
         const count = view.getUint32(block, true);

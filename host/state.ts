@@ -16,20 +16,36 @@ function global(instance: Instance, g: ExportedGlobal): WebAssembly.Global {
   return instance.exports[GLOBAL_EXPORT_PREFIX + g.index] as WebAssembly.Global;
 }
 
+// Byte offsets reach 4 GiB (wasm32's largest memory), past what 32-bit shifts hold:
+// offsets are computed as chunk * CHUNK_BYTES in doubles, never chunk << log2.
+const CHUNK_BYTES = 2 ** CHUNK_LOG2;
+/**
+ * The module's scan helpers compute a chunk's end as a u32, which wraps to 0 for the
+ * last chunk of a 4 GiB memory; that one chunk is scanned here instead.
+ */
+const SCANNABLE_CHUNKS = 2 ** (32 - CHUNK_LOG2) - 1;
+
 /** Memory (all-zero chunks left out, found by scans inside the module) and globals. */
 export function captureState(instance: Instance, host: HostRecord, module: Uint8Array | undefined): ImageContents {
   const { stasis, program } = instance;
   const memory = new Uint8Array(stasis.memory.buffer);
-  const chunks = memory.length >>> CHUNK_LOG2;
-  const runs: MemoryRun[] = [];
+  const chunks = memory.length / CHUNK_BYTES;
+  const scanned = Math.min(chunks, SCANNABLE_CHUNKS);
+  const ranges: [number, number][] = [];
   for (let chunk = 0; ; ) {
-    const first = stasis.__stasis_next_nonzero(chunk, chunks, CHUNK_LOG2);
-    if (first >= chunks) break;
-    const end = stasis.__stasis_next_zero(first + 1, chunks, CHUNK_LOG2);
-    // A view, not a copy: the encoder copies it into the image right away.
-    runs.push({ firstChunk: first, data: memory.subarray(first << CHUNK_LOG2, end << CHUNK_LOG2) });
+    const first = stasis.__stasis_next_nonzero(chunk, scanned, CHUNK_LOG2);
+    if (first >= scanned) break;
+    const end = stasis.__stasis_next_zero(first + 1, scanned, CHUNK_LOG2);
+    ranges.push([first, end]);
     chunk = end;
   }
+  if (chunks > scanned && memory.subarray(scanned * CHUNK_BYTES).some((byte) => byte !== 0)) {
+    const last = ranges.at(-1);
+    if (last && last[1] === scanned) last[1] = chunks;
+    else ranges.push([scanned, chunks]);
+  }
+  // Views, not copies: the encoder copies them into the image right away.
+  const runs: MemoryRun[] = ranges.map(([first, end]) => ({ firstChunk: first, data: memory.subarray(first * CHUNK_BYTES, end * CHUNK_BYTES) }));
   const globals = program.metadata.globals.map((g) => ({ index: g.index, type: g.type, bits: toBits(g, global(instance, g)) }));
   return {
     abi: ABI_VERSION,
@@ -60,7 +76,7 @@ export function applyState(instance: Instance, contents: ImageContents): void {
   const memory = new Uint8Array(stasis.memory.buffer);
   // A fresh instance is all zeros except its data segments, which lie below the heap.
   memory.fill(0, 0, stasis.__stasis_heap_base());
-  for (const run of runs) memory.set(run.data, run.firstChunk << chunkLog2);
+  for (const run of runs) memory.set(run.data, run.firstChunk * 2 ** chunkLog2);
   for (const g of expected) setBits(global(instance, g), g, byIndex.get(g.index)!.bits);
 }
 

@@ -1,12 +1,16 @@
-// Headless Chromium for tests: Debian's /usr/bin/chromium driven by playwright-core, and
-// a static server for the package root (dist/, node_modules/, test/, examples/).
+// Headless browsers for tests, each with a fresh profile: Debian's chromium driven by
+// playwright-core (CDP), Debian's firefox-esr driven by puppeteer-core over WebDriver BiDi
+// (binaries from test/engines.ts; never a downloaded browser); and a static server for the
+// package root (dist/, node_modules/, test/, examples/).
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
+import puppeteer, { type Browser as FirefoxBrowser } from "puppeteer-core";
 import { packageRoot } from "../build/paths.ts";
+import { requireEngine } from "./engines.ts";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
@@ -33,8 +37,18 @@ export async function serveStatic(root = packageRoot()): Promise<{ server: Serve
 /** A fresh headless Chromium with its own profile (flags this machine needs). */
 export async function launchChromium(): Promise<BrowserContext> {
   return chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), "stasis-chromium-")), {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    executablePath: requireEngine("chromium"),
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+/** A fresh headless Firefox (WebDriver BiDi) with its own profile. */
+export async function launchFirefox(): Promise<FirefoxBrowser> {
+  return puppeteer.launch({
+    browser: "firefox",
+    executablePath: requireEngine("firefox"),
+    headless: true,
+    userDataDir: await mkdtemp(join(tmpdir(), "stasis-firefox-")),
   });
 }

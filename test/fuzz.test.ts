@@ -15,5 +15,5 @@ describe("fuzzing images", () => {
     expect(report.cases + report.loops.length).toBe(4 * CASES_PER_BASE);
     // The corpus must reach past the decoder into the program, or it tests little.
     expect(report.results.ok ?? 0).toBeGreaterThan(CASES_PER_BASE / 10);
-  });
+  }, 600_000);
 });

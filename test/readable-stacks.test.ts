@@ -102,11 +102,12 @@ describe("readable stacks", () => {
     const dir = await mkdtemp(join(tmpdir(), "stasis-stacks-"));
     await writeFile(join(dir, "s.img"), image);
     const cli = join(packageRoot(), "dist", "build", "cli.js");
+    // The image embeds its module: inspect reads only its frame table, runs nothing (no --trust-embedded needed).
     const { stdout } = await exec(process.execPath, [cli, "inspect", join(dir, "s.img")]);
     expect(stdout).toContain('hostCall("approval", "order-17")');
     expect(stdout).toMatch(/tasklet \d+: preempted \(runnable\)\n {4}Spinner#run +\(stacks\.ts\)\n {4}spin/);
     const json = JSON.parse((await exec(process.execPath, [cli, "inspect", join(dir, "s.img"), "--json"])).stdout);
-    expect(json.tasklets.map((t: TaskletInfo) => t.stack)).toEqual(rt.tasklets().map((t) => t.stack));
+    expect(json.stacks.map((t: TaskletInfo) => t.stack)).toEqual(rt.tasklets().map((t) => t.stack));
   });
 
   it("rejects_damaged_memory with CORRUPT and nothing else", async () => {

@@ -5,12 +5,13 @@ import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { buildProgram } from "../build/index.ts";
 import { packageRoot } from "../build/paths.ts";
 import { startWebServer } from "../examples/web/server.ts";
 import { Program, Runtime } from "../host/index.ts";
 import { launchChromium } from "./browser.ts";
+import { enginePath, itWith } from "./engines.ts";
 
 interface PageWalkers {
   generation(): number;
@@ -29,7 +30,7 @@ let browser: BrowserContext;
 
 beforeAll(async () => {
   ({ server, url } = await startWebServer(0));
-  browser = await launchChromium();
+  if (enginePath("chromium") !== undefined) browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -51,7 +52,7 @@ async function ready(page: Page): Promise<void> {
 const generation = (page: Page) => page.evaluate(() => window.walkers.generation());
 
 describe("examples/web", () => {
-  it("freezes, survives a reload, moves to the server and back, and finishes with the straight-run checksum (chromium)", async () => {
+  itWith(["chromium"])("freezes, survives a reload, moves to the server and back, and finishes with the straight-run checksum (chromium)", async () => {
     const page = await browser.newPage();
     await page.goto(url);
     await ready(page);
@@ -78,5 +79,55 @@ describe("examples/web", () => {
 
     await mkdir(join(packageRoot(), "test-artifacts"), { recursive: true });
     await page.screenshot({ path: join(packageRoot(), "test-artifacts", "web.png") });
+  });
+
+  itWith(["chromium"])("shows tasklet states, the image size, expected beside computed checksum and a finished state, keeps the state on pagehide, and fits a phone (chromium)", async () => {
+    const page = await browser.newPage();
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.goto(url);
+    await ready(page);
+    await page.click("#reset");
+    await page.waitForFunction(() => document.getElementById("status")!.textContent === "started over");
+
+    // A narrow window: the canvas shrinks to fit, nothing scrolls sideways.
+    const box = (await page.locator("#world").boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(360);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    // Dots at generation 0 already.
+    await page.waitForFunction(() => {
+      const canvas = document.getElementById("world") as HTMLCanvasElement;
+      const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+      for (let i = 0; i < data.length; i += 4) if (data[i] < 200 || data[i + 1] < 200 || data[i + 2] < 200) return true;
+      return false;
+    });
+    // One chip per live tasklet, in ascending id, each with its state.
+    const chips = await page.locator("#tasklets li").allTextContents();
+    expect(chips.length).toBe(65);
+    expect(await page.textContent("#tasklet-count")).toBe("65");
+    expect(chips.map((chip) => Number(chip.split(" ")[0]))).toEqual(Array.from({ length: 65 }, (_, i) => i + 1));
+    for (const chip of chips) expect(chip).toMatch(/^\d+ (suspended|running|normal)$/);
+
+    // Leave without Freeze: pagehide keeps the state, the reload restores it.
+    await page.click("#run");
+    await page.waitForFunction(() => window.walkers.generation() > 100);
+    await page.reload();
+    await ready(page);
+    expect(await page.textContent("#status")).toMatch(/^restored from this browser after a reload: generation \d+, paused/);
+    expect(await generation(page)).toBeGreaterThan(100);
+    expect(await page.textContent("#image-size")).toMatch(/^[\d,]+ bytes$/);
+
+    // To the end: a finished state, and the checksum beside the expected one.
+    await page.click("#run");
+    await page.waitForFunction(() => window.walkers.done(), undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => document.getElementById("expected")!.textContent !== "?");
+    expect(await page.textContent("#status")).toMatch(/^finished: all 2000 generations, checksum -?\d+ — equals an uninterrupted run's$/);
+    expect(await page.textContent("#checksum")).toBe(await page.textContent("#expected"));
+    expect(`checksum ${await page.textContent("#expected")}`).toBe(await straightChecksum());
+    expect(await page.textContent("#verdict")).toBe("✓ same");
+    expect(await page.locator("#run").isDisabled()).toBe(true);
+    expect(await page.textContent("#run")).toBe("Finished");
+    await page.click("#run", { force: true });
+    expect(await page.textContent("#status")).toMatch(/^finished/);
+    await page.screenshot({ path: join(packageRoot(), "test-artifacts", "web-narrow.png"), fullPage: true });
   });
 });

@@ -54,6 +54,9 @@ export function main(): void {
   const ticks = new Array<Channel<i32>>();
   const done = new Channel<i32>(WALKERS);
   for (let i = 0; i < WALKERS; i++) {
+    // Where each walker starts (as Walker.run does), so the page has dots to draw at once.
+    positions[i * 2] = (i * 37) % WIDTH;
+    positions[i * 2 + 1] = (i * 11) % HEIGHT;
     ticks.push(new Channel<i32>(1));
     spawn(new Walker(i, ticks[i], done));
   }

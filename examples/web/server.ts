@@ -1,7 +1,8 @@
 // `npm run web`: serves examples/web on http://127.0.0.1:8080 (PORT to change) and
 // continues computations for the page: POST /continue?steps=N with an image thaws it
 // here in Node, runs N more steps, and answers with the new image — a running
-// computation moved from the browser to a server and back.
+// computation moved from the browser to a server and back. GET /expected.json: the
+// checksum of an uninterrupted run; GET /program.wasm: the module the page runs.
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { extname, join, normalize } from "node:path";
@@ -23,6 +24,11 @@ export async function startWebServer(port = 8080): Promise<{ server: Server; url
   const root = packageRoot();
   const built = await buildProgram(join(root, "examples", "web", "program.ts"));
   const program = await Program.load(built.wasm);
+  // The checksum of an uninterrupted run, for the page to show beside the one it computes.
+  const expected = Runtime.start(program, { print: () => {} }).then(async (rt) => {
+    await rt.run();
+    return (rt.exports.checksum as () => number)();
+  });
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://localhost");
@@ -31,6 +37,10 @@ export async function startWebServer(port = 8080): Promise<{ server: Server; url
       const rt = await Runtime.restore(program, await body(request), { print: (line) => console.log(`[server] ${line}`) });
       for (let i = 0; i < steps && rt.step({ budget: 400 }) !== "done"; i++);
       response.writeHead(200, { "content-type": "application/octet-stream" }).end(rt.snapshot());
+      return;
+    }
+    if (url.pathname === "/expected.json") {
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ checksum: await expected }));
       return;
     }
     if (url.pathname === "/program.wasm") {

@@ -5,9 +5,12 @@
 // Checks, in order: magic (BAD_MAGIC), format version (UNSUPPORTED_VERSION), total
 // length against the bytes present (TRUNCATED / CORRUPT), checksum (CORRUPT), ABI
 // (UNSUPPORTED_VERSION), then each section's structure (CORRUPT) and size (LIMIT).
+// Compressed sections are inflated as streams, never allocated at their declared size
+// up front, and refused as soon as they go wrong (inflate.ts: deflate bombs).
 import { StasisError } from "../errors.ts";
 import { isInherited, isLineage } from "../lineage.ts";
 import { crc32c } from "./crc32c.ts";
+import { inflate, memoryInspector } from "./inflate.ts";
 import {
   DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, FORMAT_VERSION, GLOBAL_TYPES, HEADER_BYTES, MAGIC, MAX_GLOBALS,
   MAX_HOST_RECORD_BYTES, SECTION_DEFLATE, SECTION_HEADER_BYTES, SectionKind, TRAILER_BYTES,
@@ -78,17 +81,21 @@ export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): 
     if (stored > BigInt(end - at)) throw corrupt(`section ${kind} is longer than the image`);
     if (found.has(kind)) throw corrupt(`section ${kind} appears twice`);
     if (flags & ~SECTION_DEFLATE) throw corrupt(`section ${kind} has unknown flags ${flags}`);
-    const maxRaw = kind === SectionKind.Memory ? BigInt(maxMemory) + 12n + 8n * BigInt(maxMemory >>> 12) : kind === SectionKind.Module ? BigInt(maxModule) : BigInt(MAX_HOST_RECORD_BYTES + MAX_GLOBALS * 16 + 4);
+    const maxRaw = kind === SectionKind.Memory ? BigInt(maxMemory) + 12n + 8n * BigInt(Math.floor(maxMemory / 4096)) : kind === SectionKind.Module ? BigInt(maxModule) : BigInt(MAX_HOST_RECORD_BYTES + MAX_GLOBALS * 16 + 4);
     if (raw > maxRaw) throw limit(`has a ${kind === SectionKind.Module ? "module" : "section"} of ${raw} bytes, more than the limit`);
     const payload = image.subarray(at, at + Number(stored));
     at += Number(stored);
-    if (flags & SECTION_DEFLATE) found.set(kind, await inflate(payload, Number(raw)));
-    else if (raw !== stored) throw corrupt(`section ${kind} has mismatched lengths`);
+    if (kind === SectionKind.Signature && (i !== count - 1 || flags !== 0 || stored !== 32n || raw !== 32n)) throw corrupt("a signature section that is not the last one, or not 32 bytes");
+    if (flags & SECTION_DEFLATE) {
+      const inspect = kind === SectionKind.Memory ? memoryInspector(Number(raw), maxMemory, limit) : undefined;
+      found.set(kind, await inflate(payload, Number(raw), inspect));
+    } else if (raw !== stored) throw corrupt(`section ${kind} has mismatched lengths`);
     else found.set(kind, payload);
   }
   if (at !== end) throw corrupt("bytes between the last section and the checksum");
   for (const kind of [SectionKind.Memory, SectionKind.Globals, SectionKind.Host]) if (!found.has(kind)) throw corrupt(`section ${kind} is missing`);
-  for (const kind of found.keys()) if (kind < SectionKind.Memory || kind > SectionKind.Module) throw corrupt(`unknown section ${kind}`);
+  // A signature is checked by verifyImageSignature (auth.ts) when the host has a key; decoding skips it.
+  for (const kind of found.keys()) if (kind < SectionKind.Memory || kind > SectionKind.Signature) throw corrupt(`unknown section ${kind}`);
   return {
     abi: header.abi,
     moduleId: header.moduleId,
@@ -159,27 +166,4 @@ function decodeHost(payload: Uint8Array): HostRecord {
     throw corrupt("host record has the wrong shape");
   }
   return host;
-}
-
-/** Inflates deflate-raw data, refusing to produce more than `expected` bytes. */
-async function inflate(data: Uint8Array, expected: number): Promise<Uint8Array> {
-  const out = new Uint8Array(expected);
-  let length = 0;
-  const reader = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("deflate-raw")).getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (length + value.length > expected) throw corrupt("a compressed section inflates past its declared size");
-      out.set(value, length);
-      length += value.length;
-    }
-  } catch (error) {
-    if (error instanceof StasisError) throw error;
-    throw corrupt("a compressed section does not inflate");
-  } finally {
-    reader.releaseLock();
-  }
-  if (length !== expected) throw corrupt("a compressed section inflates short of its declared size");
-  return out;
 }

@@ -64,7 +64,7 @@ function memorySection({ memory }: ImageContents): Section {
     view.setUint32(8, memory.runs.length, true);
     memory.runs.forEach((run, i) => {
       view.setUint32(12 + i * 8, run.firstChunk, true);
-      view.setUint32(16 + i * 8, run.data.length >>> memory.chunkLog2, true);
+      view.setUint32(16 + i * 8, run.data.length / 2 ** memory.chunkLog2, true);
     });
     let at = start + view.byteLength;
     for (const run of memory.runs) {

@@ -19,6 +19,8 @@ export const enum SectionKind {
   Globals = 2,
   Host = 3,
   Module = 4,
+  /** HMAC-SHA-256 of everything before it; always the last section (auth.ts). */
+  Signature = 5,
 }
 
 /** Section flag: the payload is deflate-raw compressed; raw length is the inflated size. */

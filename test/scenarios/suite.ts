@@ -1,15 +1,26 @@
 // One scenario suite for every JavaScript runtime. Runtime-neutral: it gets the built
-// programs as bytes and uses only the host API, so Node (test/everywhere.test.ts), Deno
-// (test/scenarios/deno.ts) and Chromium (test/scenarios/browser.html) run the very same
-// code. Also the two halves of the cross-runtime matrix: freeze() in one runtime,
-// thaw() in another.
+// programs as bytes and uses only the host API, so Node (test/everywhere.test.ts), Deno and
+// Bun (test/scenarios/runner.ts), Chromium and Firefox (test/scenarios/browser.html) run the
+// very same code. Also the two halves of the cross-runtime matrix: freeze() in one runtime,
+// thaw() in another, and relay() between them.
 import { DEFER, Program, Runtime, type HostHandler } from "../../host/index.ts";
 
 export type Programs = Record<"pingpong" | "channels" | "calls", Uint8Array<ArrayBuffer>>;
 
-/** Programs as plain number arrays (what crosses into a browser page), back to bytes. */
-export function programsFrom(plain: Record<keyof Programs, number[]>): Programs {
-  return { pingpong: new Uint8Array(plain.pingpong), channels: new Uint8Array(plain.channels), calls: new Uint8Array(plain.calls) };
+/** Bytes as base64 text: what crosses into a browser page (CDP and WebDriver BiDi carry JSON). */
+export function toBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** Programs as base64 text, back to bytes. */
+export function programsFrom(plain: Record<keyof Programs, string>): Programs {
+  return { pingpong: fromBase64(plain.pingpong), channels: fromBase64(plain.channels), calls: fromBase64(plain.calls) };
 }
 
 export interface Outcome {
@@ -103,4 +114,21 @@ export async function thaw(programs: Programs, which: MatrixCase, image: Uint8Ar
   const rt = await Runtime.restore(program, image, { print: (line) => output.push(line), handlers: { work } });
   await rt.run();
   return output;
+}
+
+/**
+ * The middle of a relay: thaws an image of the "pending" case, answers the first half of
+ * its 100 calls, and freezes it again with the other half still pending — so one
+ * computation's host calls are answered in three engines in turn.
+ */
+export async function relay(programs: Programs, image: Uint8Array): Promise<Uint8Array> {
+  const rt = await Runtime.restore(await Program.load(programs.calls), image, { print: () => {}, handlers: { work: () => DEFER } });
+  await rt.run();
+  const calls = rt.pendingCalls().sort((a, b) => a.id - b.id);
+  const half = calls.length / 2;
+  for (const call of calls.slice(0, half)) rt.complete(call.id, "done " + new TextDecoder().decode(call.payload));
+  await rt.run();
+  const left = rt.pendingCalls().length;
+  if (calls.length !== 100 || left !== half) throw new Error(`relay: ${calls.length} calls pending before, ${left} after answering ${half}`);
+  return rt.snapshot();
 }
