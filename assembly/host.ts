@@ -3,10 +3,12 @@
 //
 // All of them are called only while no tasklet runs (between step() calls), except
 // __stasis_current, which the host also calls after a trap to name the tasklet.
-import { finish, liveTaskletCount, liveTasklets, mainFinished, resetAfterTrap, step } from "./scheduler";
-import { initSwitch, resetStacks, runningTasklet, stackLimitBytes, takeRunning } from "./switch";
+import { failedTaskletCount, failedTasklets, isMain, liveTaskletCount, liveTasklets, mainFinished, resetAfterTrap, retire, step } from "./scheduler";
+import { initSwitch, resetStacks, runningTasklet, stackLimitBytes, takeRunning, trappedInRewind } from "./switch";
+import { Tasklet } from "./tasklet";
 import { completeCall, pendingCallCount, reannounceCalls, takeCalls } from "./hostcall";
 import { leaveRuntimeAfterTrap, preempt, setFuelSlice } from "./preempt";
+export * from "./layout";
 
 /** ABI version: bump when any function here or a record layout changes meaning. */
 export const STASIS_ABI: i32 = 1;
@@ -102,8 +104,21 @@ export function __stasis_reset(): bool {
 export function __stasis_recover(): i32 {
   const t = takeRunning();
   if (!t) return 0;
-  t.failed = true;
-  finish(t);
+  retire(t, "needed more than the stack limit of " + stackLimitBytes().toString() + " bytes to suspend");
+  return t.id;
+}
+
+/**
+ * Instead of __stasis_recover, after __stasis_reset returned false, when the host judged
+ * the failure recoverable (host/isolate.ts): stops the running tasklet alone, recording
+ * `error`; its joiners are woken and the runtime goes on. Refuses (returns 0, nothing
+ * changed) when no tasklet was running, when it is main, or when the trap hit a rewind.
+ */
+export function __stasis_fail(error: string): i32 {
+  const t = runningTasklet();
+  if (!t || isMain(t) || trappedInRewind()) return 0;
+  takeRunning();
+  retire(t, error);
   return t.id;
 }
 
@@ -111,13 +126,21 @@ export function __stasis_live_count(): i32 {
   return liveTaskletCount();
 }
 
-/** Writes one record per live tasklet into a fresh block; the host frees it with __stasis_free. */
+/**
+ * Writes one record per live tasklet, then one per failed tasklet, into a fresh block;
+ * the host frees it with __stasis_free.
+ */
 export function __stasis_tasklets(): usize {
-  const count = <usize>liveTaskletCount();
+  const count = <usize>(liveTaskletCount() + failedTaskletCount());
   const block = heap.alloc(4 + count * RECORD_BYTES);
   store<u32>(block, <u32>count);
-  let out = block + 4;
-  let t = liveTasklets();
+  const out = writeRecords(liveTasklets(), block + 4);
+  writeRecords(failedTasklets(), out);
+  return block;
+}
+
+function writeRecords(first: Tasklet | null, out: usize): usize {
+  let t = first;
   while (t) {
     store<i32>(out, t.id);
     store<u8>(out, <u8>t.status, 4);
@@ -128,7 +151,7 @@ export function __stasis_tasklets(): usize {
     out += RECORD_BYTES;
     t = t.nextLive;
   }
-  return block;
+  return out;
 }
 
 /** New host calls (all pending ones when `all`): a block of records for the host to free. */

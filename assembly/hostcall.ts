@@ -13,7 +13,7 @@
 //
 // The host learns of new calls after each step (records written by takeCalls), answers
 // them with completeCall, which stores a HostResult and wakes the tasklet.
-import { Tasklet, WaitReason } from "./tasklet";
+import { Tasklet, TaskletStatus, WaitReason } from "./tasklet";
 import { current, makeRunnable } from "./scheduler";
 import { suspend } from "./switch";
 
@@ -58,6 +58,7 @@ export function hostCall<T>(name: string, payload: T): HostResult {
   const me = current();
   const call = new PendingCall(nextCallId++, name, bytes, me);
   pending.set(call.id, call);
+  me.hostCallAddress = changetype<usize>(call);
   me.block(WaitReason.Host, null);
   suspend();
   return call.result!;
@@ -119,6 +120,7 @@ export function completeCall(id: u32, ok: bool, bytes: ArrayBuffer): bool {
   const call = pending.get(id);
   pending.delete(id);
   call.result = new HostResult(ok, bytes);
-  makeRunnable(call.tasklet);
+  // A tasklet that failed while its call was being made is gone: the answer is dropped.
+  if (call.tasklet.status != TaskletStatus.Dead) makeRunnable(call.tasklet);
   return true;
 }

@@ -12,7 +12,8 @@
 //
 // Registry: every live tasklet is in a doubly linked list (Tasklet.prevLive/nextLive)
 // so the host can list them and deadlocks can be explained; dead tasklets leave it and
-// are then reachable only through user references.
+// are then reachable only through user references, except failed ones, which retire()
+// moves to a second list (failedHead, singly linked through nextLive) for the host to report.
 import { Task, Tasklet, TaskletStatus, WaitReason } from "./tasklet";
 import { TaskletQueue, queueOf } from "./queue";
 import { resume, runningTasklet, suspend } from "./switch";
@@ -21,6 +22,9 @@ import { pendingCallCount } from "./hostcall";
 export const runQueue = new TaskletQueue();
 let liveHead: Tasklet | null = null;
 let liveCount: i32 = 0;
+/** Failed tasklets, newest first, linked through nextLive: kept so the host can list them. */
+let failedHead: Tasklet | null = null;
+let failedCount: i32 = 0;
 let nextId: i32 = 1;
 let mainTasklet: Tasklet | null = null;
 let inStep = false;
@@ -137,6 +141,30 @@ export function finish(t: Tasklet): void {
   t.prevLive = null;
   t.nextLive = null;
   liveCount--;
+}
+
+/** Finishes a tasklet that failed (`why`) and keeps it in the failed list. */
+export function retire(t: Tasklet, why: string): void {
+  t.failed = true;
+  t.error = why;
+  t.xferRef = null;
+  finish(t);
+  t.nextLive = failedHead;
+  failedHead = t;
+  failedCount++;
+}
+
+export function failedTasklets(): Tasklet | null {
+  return failedHead;
+}
+
+export function failedTaskletCount(): i32 {
+  return failedCount;
+}
+
+/** True for the tasklet running main (its failure ends the program). */
+export function isMain(t: Tasklet): bool {
+  return t === mainTasklet;
 }
 
 /** Clears the in-step flag after the host caught a trap that unwound step(). */

@@ -320,12 +320,20 @@ function replaceSaved(need: u32): usize {
  */
 export function resetStacks(): bool {
   __stack_pointer = __heap_base;
+  trapInRewind = rewinding;
   rewinding = false;
   if (!unwinding) return false;
   unwinding = false;
   store<usize>(ASYNC_DATA, scratchStart);
   asyncify_stop_unwind();
   return true;
+}
+
+/** The last trap hit a rewind (Asyncify is then not in its normal state: nothing may run). */
+let trapInRewind = false;
+
+export function trappedInRewind(): bool {
+  return trapInRewind;
 }
 
 /** Forgets the running tasklet after a trap; returns it. */

@@ -15,7 +15,8 @@
 //   SUSPENDED  runnable: in the run queue, waiting for its turn (or not started yet)
 //   RUNNING    the tasklet executing now (exactly one while the scheduler is inside one)
 //   NORMAL     alive but waiting for another tasklet (see `waitingFor`)
-//   DEAD       run() has returned (or the tasklet was stopped by the runtime)
+//   DEAD       run() has returned, or the tasklet failed (`failed`, `error`): a throw or
+//              trap inside it stops it alone (the host unwinds it; host/isolate.ts)
 //
 // Misuse (join on itself, switchTo a dead or blocked tasklet) throws, which the host
 // reports as a MISUSE error; nothing is changed before the check.
@@ -48,8 +49,15 @@ export enum WaitReason {
 @final export class Tasklet {
   status: TaskletStatus = TaskletStatus.Suspended;
   waitingFor: WaitReason = WaitReason.None;
-  /** Set when the runtime stopped the tasklet (e.g. its stack exceeded the limit). */
+  /** Set when the tasklet failed: it threw (aborted), trapped, or outgrew its stack. */
   failed: bool = false;
+  /** Why it failed: the message and, for a throw, file:line:column. Null otherwise. */
+  error: string | null = null;
+  /**
+   * While waiting on a host call (WaitReason.Host): the PendingCall's address, for the
+   * stack decoder (host/stacks.ts). A raw address: the call is reachable from `pending`.
+   */
+  hostCallAddress: usize = 0;
   /** Suspended stack; null before the first switch and after death. */
   saved: SavedStack | null = null;
   /** The tasklets blocked in join() on this one; created on first use. */

@@ -57,7 +57,9 @@ signed with that key are accepted, and checkpoints are signed.
   --fork                   a new lineage: host-call keys no other thaw of this image uses`,
   inspect: `usage: stasis inspect <state.img|-> [--program <program.wasm>] [--json] [--tasklets [--time-limit <10s>]]
 
-Shows an image: module id, program, sizes, signature. Runs no module code unless asked.
+Shows an image: module id, program, sizes, signature, and each tasklet's call chain and
+what it waits on (decoded from the image bytes; failed tasklets with their error). Runs no
+module code unless asked.
 
   --program <file>         the module the image needs (must match)
   --tasklets               thaw the image to list every tasklet (by id) and the host calls

@@ -17,6 +17,7 @@ import { checkWritable, cliMessage, helpText, ignoreClosedStdout, ioError, norma
 import type { BuildResult } from "./index.ts";
 import { slicer } from "./slicer.ts";
 import { checkSignature, chooseProgram, imageKey, inspectInWorker, loadProgramFile, seal } from "./trust.ts";
+import { formatStacks, stacksFromImage, onTaskletFailure } from "./inspect-stacks.ts";
 
 /** The compiler is loaded only by the commands that build: it takes a while to load. */
 async function buildProgram(...args: Parameters<typeof import("./index.ts").buildProgram>): Promise<BuildResult> {
@@ -160,7 +161,7 @@ async function run(args: string[]): Promise<void> {
   const file = positionals[0];
   const fromSource = file.endsWith(".ts");
   const program = fromSource ? await Program.load((await buildProgram(file)).wasm) : await loadProgramFile(file, false);
-  const rt = await Runtime.start(program, { print, stackLimit: integerOption(values["stack-limit"], "stack-limit") });
+  const rt = await Runtime.start(program, { print, onTaskletFailure, stackLimit: integerOption(values["stack-limit"], "stack-limit") });
   await drive(rt, {
     checkpoint: values.checkpoint,
     every: durationOption(values.every),
@@ -196,7 +197,7 @@ async function resume(args: string[]): Promise<void> {
   // With STASIS_IMAGE_KEY, only images signed with it; a signed image's embedded module is trusted.
   const signed = await checkSignature(image);
   const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: values["trust-embedded"] === true || signed });
-  const rt = await Runtime.restore(program, image, { print, fork: values.fork === true });
+  const rt = await Runtime.restore(program, image, { print, onTaskletFailure, fork: values.fork === true });
   if (rt.done) {
     process.stderr.write("stasis: the program in this image had already finished\n");
     return;
@@ -252,6 +253,8 @@ async function inspect(args: string[]): Promise<void> {
       taskletsNote = `unavailable: ${error.message}`;
     }
   }
+  // Stacks are decoded from the image bytes alone (no module code runs): no --tasklets needed.
+  const stacks = await stacksFromImage(contents, values.program, positionals[0]);
   const report = {
     moduleId: contents.moduleId,
     abi: contents.abi,
@@ -264,6 +267,7 @@ async function inspect(args: string[]): Promise<void> {
     globals: contents.globals.length,
     signature: await signatureStatus(image),
     tasklets,
+    stacks,
     pendingCalls: calls,
   };
   if (values.json) {
@@ -277,6 +281,8 @@ async function inspect(args: string[]): Promise<void> {
   print(`memory      ${formatBytes(report.memoryBytes)} bytes, ${formatBytes(storedBytes)} non-zero bytes stored`);
   print(`globals     ${report.globals}`);
   print(`signature   ${report.signature}`);
+  const stackLines = stacks ? formatStacks(stacks) : [];
+  if (stackLines.length > 0) print("stacks (innermost last)\n" + stackLines.join("\n"));
   if (!tasklets) {
     print(`tasklets    ${taskletsNote}`);
     return;

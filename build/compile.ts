@@ -20,8 +20,16 @@ import { insertFuelChecks, type FuelCheckOptions } from "./preempt.ts";
 
 export type BuildMode = "release" | "debug";
 
-/** Functions whose inlining would break the switch (internal names, wildcards). */
-export const NEVER_INLINE = ["~lib/stasis/assembly/switch/suspend", "~lib/stasis/assembly/switch/enter", "~lib/stasis/assembly/switch/switchInto"];
+/**
+ * Functions whose inlining would break the switch (internal names, wildcards); and
+ * __stasis_preempt, the target of --preempt's fuel checks, so that a preempted
+ * tasklet's stack shows where it was preempted (host/stacks.ts) instead of a plain
+ * schedule(). It runs only when the fuel is spent: out of line costs a call per slice.
+ */
+export const NEVER_INLINE = [
+  "~lib/stasis/assembly/switch/suspend", "~lib/stasis/assembly/switch/enter", "~lib/stasis/assembly/switch/switchInto",
+  "~lib/stasis/assembly/host/__stasis_preempt",
+];
 
 const ENTRY_NAME = "__stasis_entry__.ts";
 
@@ -35,6 +43,8 @@ export interface CompileOptions {
   fuelChecks?: FuelCheckOptions;
   /** More asc command-line options (`--transform`, `--use`, `--noAssert`, …), after Stasis's own. */
   ascOptions?: string[];
+  /** Filled with runtime class id → internal class name (for the stack decoder). */
+  classNames?: Map<number, string>;
 }
 
 /** asc options that would break what Stasis relies on, or that it sets itself. */
@@ -157,7 +167,7 @@ export async function compileProgram(entry: string, options: CompileOptions): Pr
     },
     // asc accepts a plain transform object and uses it as is; the declared type wants the
     // fields asc injects into transform classes.
-    transforms: [afterCompile(options.preempt === true, options.fuelChecks) as unknown as asc.Transform],
+    transforms: [afterCompile(options.preempt === true, options.fuelChecks, options.classNames) as unknown as asc.Transform],
   });
 
   const errors = diagnostics.filter((d) => d.severity === "error");
@@ -198,10 +208,20 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line: before.split("\n").length, column: offset - lineStart + 1 };
 }
 
-/** Runs between compilation and asc's optimizer, while internal names are known. */
-function afterCompile(preempt: boolean, fuelChecks: FuelCheckOptions = {}) {
-  return {
+/** The part of asc's Program read here (asc gives it to class transforms as `this.program`). */
+interface AscProgram {
+  managedClasses: Map<number, { internalName: string }>;
+}
+
+/**
+ * Runs between compilation and asc's optimizer, while internal names are known. A class,
+ * because asc hands its Program only to transforms given as classes.
+ */
+function afterCompile(preempt: boolean, fuelChecks: FuelCheckOptions = {}, classNames: Map<number, string> | undefined = undefined) {
+  return class {
+    declare program: AscProgram;
     afterCompile(module: binaryen.Module): void {
+      if (classNames) for (const [id, cls] of this.program.managedClasses) classNames.set(id, cls.internalName);
       try {
         for (const name of NEVER_INLINE) {
           binaryen.setPassArgument("no-inline", name);
@@ -211,6 +231,6 @@ function afterCompile(preempt: boolean, fuelChecks: FuelCheckOptions = {}) {
         binaryen.setPassArgument("no-inline", null);
       }
       if (preempt) insertFuelChecks(module, fuelChecks);
-    },
+    }
   };
 }

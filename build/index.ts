@@ -1,7 +1,7 @@
 // buildProgram: AssemblyScript program → Stasis module (.wasm), the whole pipeline.
 //
 //   compile (asc, compile.ts) → instrument (Asyncify + globals, instrument.ts)
-//   → stamp (module id, section.ts)
+//   → frames (stack decoder tables, frames.ts) → stamp (module id, section.ts)
 //
 // Node-only (it reads files and runs the compiler); the result runs on any host.
 //
@@ -13,7 +13,8 @@ import { ABI_VERSION, type ProgramMetadata } from "../host/abi.ts";
 import { StasisError } from "../host/errors.ts";
 import type { BuildMode } from "./compile.ts";
 import type { AsyncifyScope } from "./instrument.ts";
-import { stampMetadata } from "./section.ts";
+import { appendCustomSection, stampMetadata } from "./section.ts";
+import { FRAMES_SECTION, FRAMES_VERSION, type FrameTable } from "../host/frames.ts";
 
 export type { BuildMode } from "./compile.ts";
 
@@ -65,8 +66,18 @@ export async function buildProgram(entry: string, options: BuildOptions = {}): P
     throw new StasisError("IO_ERROR", `cannot read ${entry}: ${(cause as { code?: string }).code === "ENOENT" ? "no such file" : String((cause as Error).message)}`, { cause });
   });
   const { compileProgram, instrument } = await loadToolchain();
-  const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize, preempt, ascOptions: options.ascOptions });
+  const classNames = new Map<number, string>();
+  const compiled = await compileProgram(entry, { mode, shadowStackSize: options.shadowStackSize, preempt, ascOptions: options.ascOptions, classNames });
   const instrumented = instrument(compiled, mode, options.asyncify);
-  const { wasm, metadata } = stampMetadata(instrumented.wasm, { abi: ABI_VERSION, mode, preempt, globals: instrumented.globals });
+  const frames: FrameTable = {
+    version: FRAMES_VERSION,
+    ...instrumented.frames,
+    layout: instrumented.layout,
+    globals: { liveHead: instrumented.liveHead, failedHead: instrumented.failedHead },
+    runtimeFunctions: instrumented.runtimeFunctions,
+    classes: Object.fromEntries(classNames),
+  };
+  const withFrames = appendCustomSection(instrumented.wasm, FRAMES_SECTION, new TextEncoder().encode(JSON.stringify(frames)));
+  const { wasm, metadata } = stampMetadata(withFrames, { abi: ABI_VERSION, mode, preempt, globals: instrumented.globals });
   return { wasm, metadata, sizes: { compiled: instrumented.sizeBefore, instrumented: wasm.length } };
 }

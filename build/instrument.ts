@@ -9,6 +9,8 @@
 //  - Every mutable global (AssemblyScript's runtime, the scheduler's, Asyncify's own
 //    state) is exported as `__stasis_g<index>`, so the host can read and write all of
 //    them; "Freeze and thaw" saves them.
+//  - Right after Asyncify, the frame layouts it chose are read for the stack decoder
+//    (frames.ts), with the layout constants of assembly/layout.ts.
 //  - Binaryen's pass arguments and optimize levels are process-global: each is restored
 //    after use.
 import binaryen from "binaryen";
@@ -16,6 +18,8 @@ import { GLOBAL_EXPORT_PREFIX, type ExportedGlobal } from "../host/abi.ts";
 import type { GlobalType } from "../host/image/format.ts";
 import { StasisError } from "../host/errors.ts";
 import { NEVER_INLINE, type BuildMode } from "./compile.ts";
+import { collectFrames, ENTER_FUNCTION, takeLayout, type FrameCollection } from "./frames.ts";
+import type { LayoutField } from "../host/frames.ts";
 
 export const FEATURES =
   binaryen.Features.MutableGlobals |
@@ -53,7 +57,18 @@ export interface Instrumented {
   globals: ExportedGlobal[];
   /** Size of the compiled module as emitted without names, before instrumentation. */
   sizeBefore: number;
+  /** Asyncify frame layouts (frames.ts) and field offsets, for the `stasis.frames` section. */
+  frames: FrameCollection;
+  layout: Record<LayoutField, number>;
+  /** Exported indexes of the scheduler's registry heads (live and failed tasklets). */
+  liveHead: number;
+  failedHead: number;
+  /** Final function indexes of the runtime (host/frames.ts `runtimeFunctions`). */
+  runtimeFunctions: [number, number][];
 }
+
+const LIVE_HEAD = "~lib/stasis/assembly/scheduler/liveHead";
+const FAILED_HEAD = "~lib/stasis/assembly/scheduler/failedHead";
 
 /**
  * `narrow` (the default) lets only the in-module switch unwind; `unrestricted` is plain
@@ -66,17 +81,26 @@ export function instrument(compiled: Uint8Array, mode: BuildMode, scope: Asyncif
   const module = binaryen.readBinaryWithFeatures(compiled, FEATURES);
   try {
     checkSwitchFunctions(module);
+    const layout = takeLayout(module);
     const debug = mode === "debug";
     const sizeBefore = withLevels(0, 0, debug, () => module.emitBinary().length);
     withPassArguments(scope === "narrow" ? { "asyncify-ignore-imports": "*" } : {}, () => module.runPasses(["asyncify"]));
-    let globals: ExportedGlobal[] = [];
+    const frames = collectFrames(module);
+    let globals: (ExportedGlobal & { name: string })[] = [];
+    let liveHead = -1;
+    let failedHead = -1;
+    let runtimeFunctions: [number, number][] = [];
     const wasm = withLevels(debug ? 0 : 3, 0, debug, () => {
       if (!debug) module.optimize();
       globals = exportMutableGlobals(module);
+      liveHead = globals.find((g) => g.name === LIVE_HEAD)?.index ?? -1;
+      failedHead = globals.find((g) => g.name === FAILED_HEAD)?.index ?? -1;
+      runtimeFunctions = runtimeFunctionRanges(module);
       if (!module.validate()) throw new StasisError("COMPILE_ERROR", "stasis internal: the instrumented module does not validate");
       return module.emitBinary();
     });
-    return { wasm, sizeBefore, globals };
+    if (liveHead < 0 || failedHead < 0) throw new StasisError("COMPILE_ERROR", `stasis internal: ${LIVE_HEAD} or ${FAILED_HEAD} is missing from the compiled module`);
+    return { wasm, sizeBefore, globals: globals.map(({ index, type }) => ({ index, type })), frames, layout, liveHead, failedHead, runtimeFunctions };
   } finally {
     module.dispose();
   }
@@ -108,8 +132,8 @@ const GLOBAL_TYPE_NAMES = new Map<number, GlobalType>([
   [binaryen.f64, "f64"],
 ]);
 
-function exportMutableGlobals(module: binaryen.Module): ExportedGlobal[] {
-  const exported: ExportedGlobal[] = [];
+function exportMutableGlobals(module: binaryen.Module): (ExportedGlobal & { name: string })[] {
+  const exported: (ExportedGlobal & { name: string })[] = [];
   const count = module.getNumGlobals();
   for (let i = 0; i < count; i++) {
     const info = binaryen.getGlobalInfo(module.getGlobalByIndex(i));
@@ -117,7 +141,33 @@ function exportMutableGlobals(module: binaryen.Module): ExportedGlobal[] {
     const type = GLOBAL_TYPE_NAMES.get(info.type);
     if (!type) throw new StasisError("COMPILE_ERROR", `the program has a mutable global ${info.name} of a type the host cannot save (only i32, i64, f32, f64); avoid v128 and reference-typed globals`);
     module.addGlobalExport(info.name, GLOBAL_EXPORT_PREFIX + i);
-    exported.push({ index: i, type });
+    exported.push({ index: i, type, name: info.name });
   }
   return exported;
+}
+
+/**
+ * The runtime's functions by final index (imports first, as the binary numbers them): the
+ * allocator and collector (~lib/rt), Stasis (~lib/stasis/assembly) and Asyncify's
+ * helpers. Not `enter` nor the compiler's `@virtual`/`@override` dispatchers: the
+ * optimizer inlines tasklets' run() methods into them.
+ */
+function runtimeFunctionRanges(module: binaryen.Module): [number, number][] {
+  const imported: string[] = [];
+  const defined: string[] = [];
+  for (let i = 0; i < module.getNumFunctions(); i++) {
+    const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
+    (info.module ? imported : defined).push(info.name);
+  }
+  const isRuntime = (name: string) =>
+    (/^(export:)?~lib\/(rt|stasis\/assembly)\//.test(name) || name.startsWith("asyncify_") || name.startsWith("start:") || name === "~start") &&
+    name !== ENTER_FUNCTION && !/@(virtual|override)$/.test(name);
+  const ranges: [number, number][] = [];
+  [...imported, ...defined].forEach((name, index) => {
+    if (!isRuntime(name)) return;
+    const last = ranges[ranges.length - 1];
+    if (last && last[1] === index - 1) last[1] = index;
+    else ranges.push([index, index]);
+  });
+  return ranges;
 }

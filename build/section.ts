@@ -4,6 +4,9 @@
 // UTF-8 JSON (ProgramMetadata in host/abi.ts): the ABI version, the build mode and the
 // module id, the SHA-256 of every byte before the section. Images ("Freeze and thaw")
 // name the module they need by this id.
+//
+// Before it, appendCustomSection adds "stasis.frames" (host/frames.ts): the stack
+// decoder's tables. It is part of the module id, like every other byte.
 import { createHash } from "node:crypto";
 import { METADATA_SECTION, type ProgramMetadata } from "../host/abi.ts";
 
@@ -15,6 +18,18 @@ function leb128(value: number): number[] {
     if (value !== 0) byte |= 0x80;
     out.push(byte);
   } while (value !== 0);
+  return out;
+}
+
+/** Appends custom section `name` holding `payload`. */
+export function appendCustomSection(wasm: Uint8Array, name: string, payload: Uint8Array): Uint8Array<ArrayBuffer> {
+  const nameBytes = new TextEncoder().encode(name);
+  const body = [...leb128(nameBytes.length), ...nameBytes];
+  const header = Uint8Array.from([0, ...leb128(body.length + payload.length), ...body]);
+  const out = new Uint8Array(wasm.length + header.length + payload.length);
+  out.set(wasm);
+  out.set(header, wasm.length);
+  out.set(payload, wasm.length + header.length);
   return out;
 }
 

@@ -21,7 +21,9 @@
 //                             FLEET_CONFLICT (call not pending / already answered),
 //                             STEP_TIMEOUT (a step ran past its wall-clock limit)
 // TRAP, ABORT and MISUSE leave the instance unusable (AssemblyScript cannot unwind an
-// error); STACK_LIMIT stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
+// error) when they happen in main or inside the runtime; in another tasklet's program
+// code they stop that tasklet alone and are not thrown (host/isolate.ts). STACK_LIMIT
+// stops one tasklet and the runtime goes on; DEADLOCK leaves it as is.
 
 export type StasisErrorCode =
   | "COMPILE_ERROR"

@@ -7,6 +7,7 @@
 // of those calls may trap again. Every call back is guarded: if one fails, the instance is
 // given up (poisoned) with the original error, never a second raw exception.
 //
+//   recoverable in a tasklet other than main (isolate.ts) → that tasklet stops alone
 //   ProgramAbort from abort()        → MISUSE (the Stasis API's own checks) or ABORT
 //   a trap during an unwind          → STACK_LIMIT (recoverable: that tasklet is stopped)
 //   any other trap / exception       → TRAP
@@ -15,14 +16,17 @@ import type { StasisExports } from "./abi.ts";
 import { describe } from "./dispatch.ts";
 import { StasisError } from "./errors.ts";
 import { ProgramAbort } from "./imports.ts";
+import { isolateFailure, type IsolationContext, type TaskletFailure } from "./isolate.ts";
 
 export interface Classified {
   error: StasisError;
   /** The instance must not run again. */
   fatal: boolean;
+  /** Set when the failure stopped one tasklet only (isolate.ts); the instance goes on. */
+  isolated?: TaskletFailure;
 }
 
-export function classifyFailure(error: unknown, stasis: StasisExports): Classified {
+export function classifyFailure(error: unknown, stasis: StasisExports, isolation?: IsolationContext): Classified {
   if (error instanceof StasisError) return { error, fatal: false };
   let wasUnwinding: number;
   let taskletId: number;
@@ -35,6 +39,10 @@ export function classifyFailure(error: unknown, stasis: StasisExports): Classifi
     return unrecoverable(error, second);
   }
   const who = taskletId ? `tasklet ${taskletId}` : "the runtime";
+  if (isolation && taskletId && !wasUnwinding) {
+    const isolated = isolateFailure(error, isolation);
+    if (isolated) return { error: new StasisError(isolated.code, `tasklet ${isolated.taskletId} failed: ${isolated.message}`, { taskletId: isolated.taskletId }), fatal: false, isolated };
+  }
   if (error instanceof ProgramAbort) {
     const where = error.file ? ` (${error.file}:${error.line}:${error.column})` : "";
     const isMisuse = error.file?.startsWith("~lib/stasis/assembly/") && !error.message?.startsWith("stasis internal");

@@ -11,3 +11,5 @@ export { compressImage, decodeImage, encodeImage, readHeader, verifyImage, type 
 export { isImageSigned, signImage, verifyImageSignature, type ImageKey } from "./image/auth.ts";
 export { StasisError, type StasisErrorCode } from "./errors.ts";
 export type { ProgramMetadata, TaskletStatus, WaitReason } from "./abi.ts";
+export type { TaskletFailure } from "./isolate.ts";
+export type { StackFrame, TaskletStack } from "./stacks.ts";

@@ -14,6 +14,7 @@ import { StasisError } from "./errors.ts";
 import { ENV_IMPORT_NAMES } from "./imports.ts";
 import { GLOBAL_TYPES, MAX_GLOBALS } from "./image/format.ts";
 import { sha256Hex } from "./sha256.ts";
+import { readFrames, type FrameTable } from "./frames.ts";
 
 export interface ProgramSource {
   /** Where the .wasm came from (a path or URL); images record it to find the program again. */
@@ -28,6 +29,14 @@ export class Program {
     readonly bytes: Uint8Array | undefined,
     readonly source: string | undefined,
   ) {}
+
+  private frameTable: FrameTable | null | undefined;
+
+  /** The stack decoder's tables (host/frames.ts); null for modules built before them. Read on first use. */
+  get frames(): FrameTable | null {
+    if (this.frameTable === undefined) this.frameTable = readFrames(this.module);
+    return this.frameTable;
+  }
 
   /** The module id (SHA-256 of the built module). */
   get id(): string {

@@ -9,7 +9,8 @@
 // a step reports "waiting" when every live tasklet waits on a host call, and run()
 // sleeps until a handler settles or rt.complete() answers one.
 //                 │
-//                 ├─ a tasklet traps or aborts ──────────────► poisoned (TRAP/ABORT/MISUSE)
+//                 ├─ a tasklet (not main) fails in its own code ► ready (that tasklet alone; isolate.ts)
+//                 ├─ main or the runtime traps or aborts ────► poisoned (TRAP/ABORT/MISUSE)
 //                 ├─ a tasklet outgrows its stack ─► ready    (STACK_LIMIT; tasklet stopped)
 //                 └─ every tasklet blocked ─────────► ready   (DEADLOCK thrown; nothing runs)
 //
@@ -41,12 +42,16 @@ import { encodeImage } from "./image/encode.ts";
 import type { HostRecord, ImageLimits } from "./image/format.ts";
 import { ABI_VERSION, GLOBAL_EXPORT_PREFIX } from "./abi.ts";
 import { applyState, captureState, type Instance } from "./state.ts";
+import { withStacks, type TaskletStack } from "./stacks.ts";
+import { isolationContext, type TaskletFailure } from "./isolate.ts";
 
 export interface HostOptions {
   /** Receives each line the program prints (console.log, .warn, …) with its level. Default: the host's console. */
   print?: (line: string, level: PrintLevel) => void;
   /** The functions the program's hostCall(name, payload) reach, by name. */
   handlers?: Record<string, HostHandler>;
+  /** Told when a tasklet other than main throws or traps and is stopped alone (host/isolate.ts). Default: nothing. */
+  onTaskletFailure?: (failure: TaskletFailure) => void;
 }
 
 export interface RuntimeOptions extends HostOptions {
@@ -106,6 +111,12 @@ export interface TaskletInfo {
   waitingFor: WaitReason;
   /** Bytes its suspended stack occupies (Asyncify frames + shadow-stack slots). */
   stackBytes: number;
+  /** It threw or trapped and was stopped alone (host/isolate.ts), or outgrew its stack. */
+  failed: boolean;
+  /** For a failed tasklet: the message and, for a throw, file:line:column. */
+  error?: string;
+  /** Its call chain and what it waits on; null for modules built without frame tables. */
+  stack?: TaskletStack | null;
 }
 
 export const DEFAULT_STACK_LIMIT = 65536;
@@ -121,6 +132,7 @@ export class Runtime {
   private wakers: (() => void)[] = [];
   /** Whose host-call keys this runtime issues (lineage.ts). */
   private lineage = new Lineage(newLineage());
+  private failureListener: HostOptions["onTaskletFailure"];
 
   private constructor(
     readonly program: Program,
@@ -211,7 +223,9 @@ export class Runtime {
     const { exports } = await instantiateModule(program.module, { env });
     checkGlobals(program, exports);
     late.stasis = exports as unknown as StasisExports;
-    return new Runtime(program, seed, late.stasis, exports, { ...BUILTIN_HANDLERS, ...options.handlers });
+    const rt = new Runtime(program, seed, late.stasis, exports, { ...BUILTIN_HANDLERS, ...options.handlers });
+    rt.failureListener = options.onTaskletFailure;
+    return rt;
   }
 
   /**
@@ -260,7 +274,8 @@ export class Runtime {
       this.enter(() => this.stasis.__stasis_set_fuel!(options.fuel!));
     }
     if (this.state === "done") return "done";
-    const result = this.enter(() => this.stasis.__stasis_step(budget));
+    // A tasklet that failed alone (isolate.ts) ended this step early: the rest go on.
+    const result = this.enter(() => this.stasis.__stasis_step(budget), () => STEP_BUDGET);
     const answeredAtOnce = this.dispatch(this.enter(() => readCalls(this.stasis, false, this.keyOf)));
     if (result === STEP_DONE) {
       this.state = "done";
@@ -394,9 +409,12 @@ export class Runtime {
     return this.enter(() => this.stasis.__stasis_live_count());
   }
 
-  /** Every live tasklet (dead ones are gone), newest first. */
+  /**
+   * Every live tasklet, newest first, then every failed one (status "dead", `failed`,
+   * `error`); tasklets that returned are gone. Each with its decoded stack (host/stacks.ts).
+   */
   tasklets(): TaskletInfo[] {
-    return this.enter(() => {
+    const list = this.enter(() => {
       const block = this.stasis.__stasis_tasklets() >>> 0;
       try {
         const view = new DataView(this.memory.buffer);
@@ -408,6 +426,7 @@ export class Runtime {
             status: TASKLET_STATUS[view.getUint8(at + 4)],
             waitingFor: WAIT_REASON[view.getUint8(at + 5)],
             stackBytes: view.getUint32(at + 8, true),
+            failed: view.getUint8(at + 6) !== 0,
           });
         }
         return list;
@@ -415,10 +434,11 @@ export class Runtime {
         this.stasis.__stasis_free(block);
       }
     });
+    return withStacks(list, this.program.frames, this.memory, this.exports);
   }
 
   /** Calls into the module, turning any failure into a StasisError. */
-  private enter<T>(call: () => T): T {
+  private enter<T>(call: () => T, afterIsolated?: () => T): T {
     if (this.state === "poisoned") {
       throw new StasisError("POISONED", `this runtime stopped after an earlier error (${this.poison?.code}: ${this.poison?.message}); start a new one`, { cause: this.poison });
     }
@@ -433,13 +453,15 @@ export class Runtime {
       return result;
     } catch (error) {
       this.state = previous;
-      throw this.failure(error);
+      const { error: classified, fatal, isolated } = classifyFailure(error, this.stasis, afterIsolated && isolationContext(this.stasis, this.exports, this.program.frames));
+      if (!isolated || !afterIsolated) throw fatal ? this.fatal(classified) : classified;
+      try {
+        this.failureListener?.(isolated);
+      } catch {
+        // The listener's own failure must not undo the isolation (the boundary holds).
+      }
+      return afterIsolated();
     }
-  }
-
-  private failure(error: unknown): StasisError {
-    const { error: classified, fatal } = classifyFailure(error, this.stasis);
-    return fatal ? this.fatal(classified) : classified;
   }
 
   private fatal(error: StasisError): StasisError {

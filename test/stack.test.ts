@@ -20,7 +20,8 @@ describe("stacks", () => {
     expect((error as StasisError).code).toBe("STACK_LIMIT");
     expect((error as StasisError).taskletId).toBe(2);
     expect((error as StasisError).message).toMatch(/stack limit of 4096 bytes/);
-    expect(rt.tasklets().map((t) => t.id)).not.toContain(2);
+    // Stopped: listed after the live tasklets as failed, with the reason.
+    expect(rt.tasklets().find((t) => t.id === 2)).toMatchObject({ status: "dead", failed: true, error: expect.stringMatching(/stack limit of 4096 bytes/) });
     await rt.run();
     expect(output).toEqual(["diver stopped", "shallow steps 20, failures 0"]);
     expect(call(rt, "getFailures")).toBe(0);

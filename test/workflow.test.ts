@@ -35,7 +35,8 @@ describe("examples/workflow", () => {
 
     const last = await run();
     expect(last).toMatch(/order-18 grinder: shipped/);
-    expect(last).toMatch(/all orders settled/);
+    expect(last).toMatch(/all orders settled \(1 failed\)/);
+    expect(first + last).toMatch(/order-19 kettle \(expired card\): failed: charge failed: card expired \(program\.ts:\d+:\d+\)/);
     const ledger = JSON.parse(await readFile(join(env.STASIS_WORKFLOW_DIR, "ledger.json"), "utf8")) as Record<string, { effect: string; order: string }>;
     const effects = Object.values(ledger).map((e) => `${e.effect} ${e.order}`).sort();
     expect(effects).toEqual(["charge order-17 espresso machine", "charge order-18 grinder", "ship order-17 espresso machine", "ship order-18 grinder"]);

@@ -15,7 +15,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildProgram } from "../../build/index.ts";
 import { packageRoot } from "../../build/paths.ts";
-import { DEFER, Program, Runtime, StasisError, type HostHandler } from "../../host/index.ts";
+import { DEFER, Program, Runtime, StasisError, type HostHandler, type TaskletFailure } from "../../host/index.ts";
 import { loadImage, saveImage } from "../../host/node/index.ts";
 
 const dir = process.env.STASIS_WORKFLOW_DIR ?? join(packageRoot(), ".stasis", "workflow");
@@ -53,7 +53,10 @@ function once(effect: string, make: (id: number, payload: string) => string): Ho
 }
 
 const handlers: Record<string, HostHandler> = {
-  charge: once("charge", (id) => `receipt-${id}`),
+  charge: once("charge", (id, order) => {
+    if (order.includes("expired card")) throw new Error("card expired");
+    return `receipt-${id}`;
+  }),
   refund: once("refund", (id, receipt) => `refund-${id} of ${receipt}`),
   ship: once("ship", (id) => `tracking-${id}`),
   approval: (call) => {
@@ -61,6 +64,9 @@ const handlers: Record<string, HostHandler> = {
     return DEFER;
   },
 };
+
+/** A workflow that throws stops alone; say so as it happens (main reports it again at the end). */
+const onTaskletFailure = (f: TaskletFailure) => console.log(`  [host] tasklet ${f.taskletId} failed: ${f.message}`);
 
 async function main(): Promise<void> {
   const [command, id] = process.argv.slice(2);
@@ -71,14 +77,14 @@ async function main(): Promise<void> {
 
   let rt: Runtime;
   if (existsSync(statePath)) {
-    rt = await Runtime.restore(program, await loadImage(statePath), { print, handlers });
+    rt = await Runtime.restore(program, await loadImage(statePath), { print, handlers, onTaskletFailure });
     console.log(`continuing from ${statePath}`);
   } else if (command) {
     throw new Error(`nothing to ${command}: no workflow is waiting (start one with \`${self}\`)`);
   } else {
     // A new workflow: the effects of an earlier, finished one are not its effects.
     await rm(ledgerPath, { force: true });
-    rt = await Runtime.start(program, { print, handlers });
+    rt = await Runtime.start(program, { print, handlers, onTaskletFailure });
   }
   if (command === "approve" || command === "reject") {
     rt.complete(Number(id), command === "approve" ? "approved" : "rejected by a human");

@@ -69,6 +69,9 @@ export function main(): void {
     spawn(new Thrower()).join();
   } else if (scenario == 9) {
     spawn(new OutOfBounds()).join();
+  } else if (scenario == 10) {
+    schedule();
+    store<i32>(0xfffffff0, 1);
   }
   console.log("scenario " + scenario.toString() + " finished");
 }
