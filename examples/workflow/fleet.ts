@@ -54,7 +54,11 @@ async function main(): Promise<void> {
         concurrency: 2,
         leaseMs: 2000,
         handlers: {
-          charge: once(pool, "charge", (call) => `receipt-${call.computation.slice(0, 8)}-${call.id}`),
+          charge: once(pool, "charge", (call) => {
+            // As in main.ts: one order's card is refused, and that order fails alone.
+            if (call.text().includes("expired card")) throw new Error("card expired");
+            return `receipt-${call.computation.slice(0, 8)}-${call.id}`;
+          }),
           refund: once(pool, "refund", (call) => `refund-${call.id} of ${call.text()}`),
           ship: once(pool, "ship", (call) => `tracking-${call.computation.slice(0, 8)}-${call.id}`),
           approval: (call) => {

@@ -12,8 +12,7 @@ import { StasisError } from "../../errors.ts";
 import type { HostReply } from "../../hostcalls.ts";
 import { Program } from "../../program.ts";
 import { Runtime, type TaskletInfo } from "../../runtime.ts";
-import { openEmbeddedStore } from "./embedded-store.ts";
-import { openPgStore } from "./pg-store.ts";
+import { openEmbeddedStore, openPgStore } from "./open.ts";
 import type { CallRow, ComputationRow, FleetStore } from "./store.ts";
 
 export interface FleetOpenOptions {

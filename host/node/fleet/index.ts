@@ -3,6 +3,5 @@
 export { Fleet, type ComputationDetails, type FleetOpenOptions, type WaitOptions } from "./fleet.ts";
 export { FleetWorker, type FleetCall, type FleetEvent, type FleetHandler, type FleetWorkerOptions } from "./worker.ts";
 export type { CallRow, ComputationRow, ComputationStatus, FleetStore } from "./store.ts";
-export { openPgStore } from "./pg-store.ts";
-export { openEmbeddedStore } from "./embedded-store.ts";
+export { openEmbeddedStore, openPgStore } from "./open.ts";
 export { DEFER } from "../../hostcalls.ts";
