@@ -267,7 +267,7 @@ describe.skipIf(!enabled)("fleet processes on PostgreSQL", () => {
       for (const approval of approvals()) await stasis("fleet", "complete", ...approval.split(" "), "approved");
       for (const id of ids) {
         expect((await fleet.wait(id, { timeoutMs: 120_000 })).status).toBe("done");
-        expect(await fleet.output(id)).toMatch(/order-17 espresso machine: shipped[\s\S]*all orders settled\n$/);
+        expect(await fleet.output(id)).toMatch(/order-17 espresso machine: shipped[\s\S]*order-19 kettle \(expired card\): failed: charge failed: card expired[\s\S]*all orders settled \(1 failed\)\n$/);
       }
       const client = new pg.Client({ connectionString: cluster.url });
       await client.connect();
