@@ -9,7 +9,7 @@ const CASES_PER_BASE = 5000;
 
 describe("fuzzing images", () => {
   it(`lets only StasisErrors out of ${4 * CASES_PER_BASE} mutated, resealed images`, async () => {
-    const report = await runCorpus(await fuzzBases(), { seed: 0x5eed, casesPerBase: CASES_PER_BASE, stallMs: 3000 });
+    const report = await runCorpus(await fuzzBases(), { seed: 0x5eed, casesPerBase: CASES_PER_BASE, stallMs: 2000 });
     console.log(`fuzz: ${report.cases} cases`, report.results, `loops: ${report.loops.length}`);
     expect(report.escapes).toEqual([]);
     expect(report.cases + report.loops.length).toBe(4 * CASES_PER_BASE);
