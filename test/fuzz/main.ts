@@ -1,5 +1,6 @@
 // `npm run fuzz [cases]`: the fuzz corpus at scale (default 1,000,000 cases; a fresh seed
-// each run unless FUZZ_SEED is set). Prints the outcomes and every escape; exits 1 on any.
+// each run unless FUZZ_SEED is set; FUZZ_STALL_MS: how long a case may run before it counts
+// as a loop, default 1000). Prints the outcomes and every escape; exits 1 on any.
 import { fuzzBases } from "./bases.ts";
 import { runCorpus } from "./corpus.ts";
 
@@ -11,6 +12,7 @@ console.log(`fuzzing ${total.toLocaleString("en-US")} mutated images (seed ${see
 const report = await runCorpus(bases, {
   seed,
   casesPerBase: Math.ceil(total / bases.length),
+  stallMs: Number(process.env.FUZZ_STALL_MS ?? 1000),
   onProgress: (done) => process.stderr.write(`\r  ${done.toLocaleString("en-US")} cases, ${((Date.now() - started) / 1000).toFixed(0)} s`),
 });
 process.stderr.write("\n");
