@@ -208,21 +208,16 @@ async function dispatch(args: string[]): Promise<number> {
   }
 }
 
-/** Runs `stasis fleet <verb> …`; returns the exit code. */
+/**
+ * Runs `stasis fleet <verb> …`; returns the exit code. Usage mistakes print the fleet's
+ * usage (exit 2); every other failure goes to the CLI's one error printer (build/cli.ts).
+ */
 export async function fleetCommand(args: string[]): Promise<number> {
   try {
     return await dispatch(args);
   } catch (error) {
-    if (error instanceof StasisError) {
-      process.stderr.write(`stasis: ${error.code}: ${error.message}\n`);
-    } else if (error instanceof FleetUsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`stasis: ${(error as Error).message}\n${FLEET_USAGE}\n`);
-      return 2;
-    } else if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      process.stderr.write(`stasis: cannot read ${(error as NodeJS.ErrnoException).path}: no such file\n`);
-    } else {
-      process.stderr.write(`stasis: unexpected error: ${(error as Error).message ?? error}\n`);
-    }
-    return 1;
+    if (!(error instanceof FleetUsageError) && !(error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) throw error;
+    process.stderr.write(`stasis: ${(error as Error).message}\n${FLEET_USAGE}\n`);
+    return 2;
   }
 }
