@@ -28,7 +28,8 @@ export interface CorpusOptions {
   seed: number;
   casesPerBase: number;
   stallMs?: number;
-  onProgress?: (done: number) => void;
+  /** Called every 10,000 cases with the report so far. */
+  onProgress?: (report: CorpusReport) => void;
 }
 
 export async function runCorpus(bases: FuzzBase[], options: CorpusOptions): Promise<CorpusReport> {
@@ -58,7 +59,7 @@ export async function runCorpus(bases: FuzzBase[], options: CorpusOptions): Prom
           report.cases++;
           report.results[message.result] = (report.results[message.result] ?? 0) + 1;
           if (message.escape !== undefined) report.escapes.push(`base ${current?.[0]} case ${current?.[1]}: ${message.escape}`);
-          if (report.cases % 10_000 === 0) options.onProgress?.(report.cases);
+          if (report.cases % 10_000 === 0) options.onProgress?.(report);
         } else if (message.escape !== undefined) {
           report.escapes.push(`base ${current?.[0]} case ${current?.[1]}: ${message.escape}`);
         } else if (message.finished) {

@@ -13,7 +13,8 @@ const report = await runCorpus(bases, {
   seed,
   casesPerBase: Math.ceil(total / bases.length),
   stallMs: Number(process.env.FUZZ_STALL_MS ?? 1000),
-  onProgress: (done) => process.stderr.write(`\r  ${done.toLocaleString("en-US")} cases, ${((Date.now() - started) / 1000).toFixed(0)} s`),
+  onProgress: (so) =>
+    process.stderr.write(`\r  ${so.cases.toLocaleString("en-US")} cases, ${so.escapes.length} escapes, ${so.loops.length} loops, ${((Date.now() - started) / 1000).toFixed(0)} s`),
 });
 process.stderr.write("\n");
 console.log("outcomes:", report.results);
