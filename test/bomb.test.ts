@@ -6,7 +6,7 @@ import { constants, createDeflateRaw } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { packageRoot } from "../build/paths.ts";
 import { compressImage, decodeImage, Program, Runtime } from "../host/index.ts";
-import { crc32c } from "../host/image/crc32c.ts";
+import { sealImage } from "../host/image/checksum.ts";
 
 const GiB = 2 ** 30;
 const fixtures = join(packageRoot(), "test", "fixtures");
@@ -52,7 +52,7 @@ async function withMemory(compressed: Uint8Array, raw: number): Promise<Uint8Arr
   }
   const v = new DataView(out.buffer);
   v.setBigUint64(48, BigInt(total), true);
-  v.setUint32(at, crc32c(out.subarray(0, at)), true);
+  sealImage(out);
   return out;
 }
 

@@ -4,6 +4,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { imageChecksum, sealImage } from "../host/image/checksum.ts";
+import { xxh32 } from "../host/image/xxh32.ts";
 import { crc32c } from "../host/image/crc32c.ts";
 import { decodeImage, encodeImage, Program, Runtime, StasisError, compressImage } from "../host/index.ts";
 import { loadProgram } from "./helpers.ts";
@@ -22,7 +24,7 @@ beforeAll(async () => {
 /** Rewrites the trailing checksum so only the structural checks can catch a change. */
 function resealed(bytes: Uint8Array): Uint8Array {
   const copy = bytes.slice();
-  new DataView(copy.buffer).setUint32(copy.length - 4, crc32c(copy.subarray(0, copy.length - 4)), true);
+  sealImage(copy);
   return copy;
 }
 
@@ -102,7 +104,7 @@ describe("image decoding", () => {
   it("rejects_foreign_bytes with BAD_MAGIC and a future version with UNSUPPORTED_VERSION", async () => {
     expect(await rejection(new TextEncoder().encode("PK\x03\x04 definitely a zip file"))).toMatchObject({ code: "BAD_MAGIC" });
     const future = image.slice();
-    new DataView(future.buffer).setUint16(8, 2, true);
+    new DataView(future.buffer).setUint16(8, 3, true);
     expect(await rejection(resealed(future))).toMatchObject({ code: "UNSUPPORTED_VERSION" });
   });
 });
@@ -130,14 +132,62 @@ describe("the image checksum", () => {
   });
 });
 
+describe("the format-2 checksum", () => {
+  it("is XXH32 (seed 0): the reference vectors, aligned or not, at every tail length", () => {
+    const text = (s: string) => new TextEncoder().encode(s);
+    expect(xxh32(text(""))).toBe(0x02cc5d05);
+    expect(xxh32(text("a"))).toBe(0x550d7456);
+    expect(xxh32(text("abc"))).toBe(0x32d153ff);
+    expect(xxh32(text("Nobody inspects the spammish repetition"))).toBe(0xe2293b2f);
+    // Values from the xxhash-wasm package (the C reference compiled to wasm), lengths around the 16-byte stripes.
+    const data = Uint8Array.from({ length: 1001 }, (_, i) => (i * 2654435761) >>> 24);
+    const expected: [number, number][] = [[15, 0xaa5d3fea], [16, 0x4995d5c5], [17, 0x7d7a2c93], [31, 0x9ac4b41b], [999, 0x07d63db0], [1000, 0x609cd97a]];
+    for (const [length, hash] of expected) {
+      expect(xxh32(data.subarray(0, length))).toBe(hash);
+      const unaligned = new Uint8Array(length + 1);
+      unaligned.set(data.subarray(0, length), 1);
+      expect(xxh32(unaligned.subarray(1))).toBe(hash);
+    }
+  });
+
+  it("catches every single-bit flip and every change within one aligned 4-byte word", () => {
+    // Each 4-byte word enters one lane through bijections (odd multipliers, additions,
+    // rotations), so a change confined to one word always changes the hash.
+    const data = Uint8Array.from({ length: 1027 }, (_, i) => (i * 2654435761) >>> 24);
+    const original = xxh32(data);
+    for (let bit = 0; bit < data.length * 8; bit++) {
+      data[bit >>> 3] ^= 1 << (bit & 7);
+      expect(xxh32(data)).not.toBe(original);
+      data[bit >>> 3] ^= 1 << (bit & 7);
+    }
+    for (let word = 0; word < 256; word++) {
+      const changed = data.slice();
+      new DataView(changed.buffer).setUint32(word * 4, (word * 0x9e3779b1) >>> 0 ^ 0xdeadbeef, true);
+      if (changed.subarray(word * 4, word * 4 + 4).every((b, i) => b === data[word * 4 + i])) continue;
+      expect(xxh32(changed)).not.toBe(original);
+    }
+  });
+
+  it("is what images are written with now, while format-1 images keep their CRC-32C", () => {
+    const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+    expect(view.getUint16(8, true)).toBe(2);
+    expect(view.getUint32(image.length - 4, true)).toBe(imageChecksum(2, image.subarray(0, image.length - 4)));
+    expect(imageChecksum(1, image.subarray(0, image.length - 4))).toBe(crc32c(image.subarray(0, image.length - 4)));
+  });
+});
+
 describe("the checked-in v1 fixture", () => {
-  it("still decodes and thaws into its program", async () => {
+  it("still decodes (CRC-32C trailer) and thaws into its program", async () => {
     const program = await Program.load(new Uint8Array(await readFile(join(fixtures, "pingpong-v1.wasm"))));
     const fixture = new Uint8Array(await readFile(join(fixtures, "pingpong-v1.img")));
     const output: string[] = [];
     const rt = await Runtime.restore(program, fixture, { print: (l) => output.push(l) });
     await rt.run();
     expect(output).toEqual(["b 1", "a 2", "b 2", "done"]);
-    expect(Buffer.from(encodeImage(await decodeImage(fixture))).equals(Buffer.from(fixture))).toBe(true);
+    // Written again, it becomes a format-2 image: the same bytes but the version and the checksum.
+    const again = encodeImage(await decodeImage(fixture));
+    expect(new DataView(again.buffer).getUint16(8, true)).toBe(2);
+    expect(Buffer.from(again.subarray(10, -4)).equals(Buffer.from(fixture.subarray(10, -4)))).toBe(true);
+    expect(Buffer.from(again.subarray(0, 8)).equals(Buffer.from(fixture.subarray(0, 8)))).toBe(true);
   });
 });

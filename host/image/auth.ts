@@ -2,12 +2,12 @@
 // (crypto.subtle: Node ≥ 20, Deno, Bun, browsers), so a host can refuse images it did
 // not write itself (docs/SECURITY.md, docs/IMAGE-FORMAT.md "Signature").
 //
-// Layout: a signed image is an ordinary v1 image whose last section is a signature
+// Layout: a signed image is an ordinary image (of any format version) whose last section is a signature
 // section (kind 5, flags 0, stored = raw = 32) holding
 //     HMAC-SHA-256(key, every byte of the image before the 32 MAC bytes)
 // i.e. the header (whose total length and section count include the signature section),
-// every other section, and the signature section's own 24-byte header. The CRC-32C
-// trailer follows as in every image. Unsigned images are unchanged, byte for byte.
+// every other section, and the signature section's own 24-byte header. The checksum
+// trailer (of the image's own format version) follows as in every image. Unsigned images are unchanged, byte for byte.
 //
 // Contracts: signImage(image, key) → a signed copy (an existing signature is replaced);
 // verifyImageSignature(image, key) → resolves, or throws UNSIGNED (no signature) or
@@ -16,7 +16,7 @@
 // bytes) or an HMAC CryptoKey. Re-encoding an image (compressImage) drops its signature:
 // sign last.
 import { StasisError } from "../errors.ts";
-import { crc32c } from "./crc32c.ts";
+import { sealImage } from "./checksum.ts";
 import { readHeader } from "./decode.ts";
 import { SECTION_HEADER_BYTES, SectionKind, TRAILER_BYTES } from "./format.ts";
 
@@ -73,7 +73,7 @@ export async function signImage(image: Uint8Array, key: ImageKey): Promise<Uint8
   const macAt = at + SECTION_HEADER_BYTES;
   const mac = await crypto.subtle.sign("HMAC", cryptoKey, out.subarray(0, macAt));
   out.set(new Uint8Array(mac), macAt);
-  view.setUint32(macAt + SIGNATURE_BYTES, crc32c(out.subarray(0, macAt + SIGNATURE_BYTES)), true);
+  sealImage(out);
   return out;
 }
 

@@ -9,10 +9,10 @@
 // up front, and refused as soon as they go wrong (inflate.ts: deflate bombs).
 import { StasisError } from "../errors.ts";
 import { isInherited, isLineage } from "../lineage.ts";
-import { crc32c } from "./crc32c.ts";
+import { imageChecksum } from "./checksum.ts";
 import { inflate, memoryInspector } from "./inflate.ts";
 import {
-  DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, FORMAT_VERSION, GLOBAL_TYPES, HEADER_BYTES, MAGIC, MAX_GLOBALS,
+  DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, FORMAT_VERSION, GLOBAL_TYPES, READABLE_FORMAT_VERSIONS, HEADER_BYTES, MAGIC, MAX_GLOBALS,
   MAX_HOST_RECORD_BYTES, SECTION_DEFLATE, SECTION_HEADER_BYTES, SectionKind, TRAILER_BYTES,
   type HostRecord, type ImageContents, type ImageGlobal, type ImageLimits, type MemoryRun,
 } from "./format.ts";
@@ -44,14 +44,14 @@ export function readHeader(image: Uint8Array): ImageHeader {
   if (image.length < HEADER_BYTES + TRAILER_BYTES) throw truncated(image.length, HEADER_BYTES + TRAILER_BYTES);
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   const formatVersion = view.getUint16(8, true);
-  if (formatVersion !== FORMAT_VERSION) {
-    throw new StasisError("UNSUPPORTED_VERSION", `the image has format version ${formatVersion}; this Stasis reads version ${FORMAT_VERSION}. Thaw it with the Stasis version that wrote it`);
+  if (!READABLE_FORMAT_VERSIONS.includes(formatVersion)) {
+    throw new StasisError("UNSUPPORTED_VERSION", `the image has format version ${formatVersion}; this Stasis reads versions 1 to ${FORMAT_VERSION}. Thaw it with the Stasis version that wrote it`);
   }
   const totalLength = view.getBigUint64(48, true);
   if (BigInt(image.length) < totalLength) throw truncated(image.length, totalLength);
   if (BigInt(image.length) > totalLength) throw corrupt(`${BigInt(image.length) - totalLength} unexpected bytes after its end`);
   const end = image.length - TRAILER_BYTES;
-  if (crc32c(image.subarray(0, end)) !== view.getUint32(end, true)) throw corrupt("checksum mismatch");
+  if (imageChecksum(formatVersion, image.subarray(0, end)) !== view.getUint32(end, true)) throw corrupt("checksum mismatch");
   const abi = view.getUint32(12, true);
   const moduleId = Array.from(image.subarray(16, 48), (b) => b.toString(16).padStart(2, "0")).join("");
   return { formatVersion, abi, moduleId, totalLength: image.length };

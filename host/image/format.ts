@@ -1,15 +1,17 @@
-// Stasis image format v1: the constants and the decoded shape. The byte layout is
+// Stasis image format v2: the constants and the decoded shape. The byte layout is
 // specified in docs/IMAGE-FORMAT.md; encode.ts and decode.ts implement it.
 //
 //   header   magic "STASISIM" · u16 format version · u16 flags · u32 ABI version
 //            · 32-byte module id · u64 total length · u32 section count     (60 bytes)
 //   sections u32 kind · u32 flags · u64 stored length · u64 raw length · payload
-//   trailer  u32 CRC-32C of every byte before it
+//   trailer  u32 checksum of every byte before it: CRC-32C in v1, XXH32 in v2 (checksum.ts)
 //
 // Little-endian throughout.
 
 export const MAGIC = new TextEncoder().encode("STASISIM");
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Format versions this host reads: 1 (CRC-32C trailer) and 2 (XXH32 trailer; checksum.ts). */
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2];
 export const HEADER_BYTES = 60;
 export const SECTION_HEADER_BYTES = 24;
 export const TRAILER_BYTES = 4;

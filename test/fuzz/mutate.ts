@@ -4,7 +4,7 @@
 // The mutators aim at what a decoder trusts: header fields, section headers (kind, flags,
 // lengths), the memory run table, the globals table, the JSON host record, and the
 // memory bytes the program itself then runs on. Deterministic for a given seed.
-import { crc32c } from "../../host/image/crc32c.ts";
+import { sealImage } from "../../host/image/checksum.ts";
 import { HEADER_BYTES, SECTION_HEADER_BYTES } from "../../host/image/format.ts";
 
 /** xorshift32: small, fast and repeatable. */
@@ -54,7 +54,7 @@ export function reseal(image: Uint8Array): Uint8Array {
   if (image.length < HEADER_BYTES + 4) return image;
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   view.setBigUint64(48, BigInt(image.length), true);
-  view.setUint32(image.length - 4, crc32c(image.subarray(0, image.length - 4)), true);
+  sealImage(image);
   return image;
 }
 
