@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../build/paths.ts";
-import { decodeImage, encodeImage, isImageSigned, Program, Runtime, signImage, verifyImageSignature } from "../host/index.ts";
+import { decodeImage, encodeImage, importImageKey, isImageSigned, Program, Runtime, signImage, verifyImageSignature } from "../host/index.ts";
 import { sealImage } from "../host/image/checksum.ts";
 
 const exec = promisify(execFile);
@@ -57,6 +57,14 @@ describe("signed images", () => {
     // Decoding skips the signature; the unsigned bytes are what they always were.
     expect(encodeImage(await decodeImage(signed))).toEqual(unsigned);
     expect(encodeImage(await decodeImage(unsigned))).toEqual(unsigned);
+  });
+
+  it("a key imported once (importImageKey) signs and verifies like the raw key", async () => {
+    const imported = await importImageKey(KEY);
+    const signed = await signImage(unsigned, imported);
+    expect(signed).toEqual(await signImage(unsigned, KEY));
+    await verifyImageSignature(signed, imported);
+    await expect(verifyImageSignature(await signImage(unsigned, await importImageKey(OTHER)), imported)).rejects.toMatchObject({ code: "BAD_SIGNATURE" });
   });
 
   it("rejects_unsigned images when a key is given", async () => {

@@ -27,7 +27,12 @@ export const SIGNATURE_BYTES = 32;
 const SIGNATURE_SECTION_BYTES = SECTION_HEADER_BYTES + SIGNATURE_BYTES;
 const MIN_KEY_BYTES = 16;
 
-async function hmacKey(key: ImageKey): Promise<CryptoKey> {
+/**
+ * The HMAC key for an ImageKey, imported once: pass the result to signImage and
+ * Runtime.restore({ key }) where many images are signed with one key (each call with
+ * raw bytes or a string imports the key again).
+ */
+export async function importImageKey(key: ImageKey): Promise<CryptoKey> {
   if (typeof key === "object" && !(key instanceof Uint8Array)) return key;
   const raw = typeof key === "string" ? new TextEncoder().encode(key) : key;
   if (raw.length < MIN_KEY_BYTES) throw new StasisError("BAD_OPTION", `an image key must have at least ${MIN_KEY_BYTES} bytes, got ${raw.length}; use 32 random bytes`);
@@ -56,7 +61,7 @@ export function isImageSigned(image: Uint8Array): boolean {
 /** A copy of `image` signed with `key` (an existing signature is replaced). */
 export async function signImage(image: Uint8Array, key: ImageKey): Promise<Uint8Array<ArrayBuffer>> {
   readHeader(image);
-  const cryptoKey = await hmacKey(key);
+  const cryptoKey = await importImageKey(key);
   const existing = signatureAt(image);
   const body = image.subarray(0, existing ?? image.length - TRAILER_BYTES);
   const count = new DataView(image.buffer, image.byteOffset, image.byteLength).getUint32(56, true) - (existing === null ? 0 : 1);
@@ -80,7 +85,7 @@ export async function signImage(image: Uint8Array, key: ImageKey): Promise<Uint8
 /** Resolves if `image` is signed with `key`; throws UNSIGNED or BAD_SIGNATURE otherwise. */
 export async function verifyImageSignature(image: Uint8Array, key: ImageKey): Promise<void> {
   readHeader(image);
-  const cryptoKey = await hmacKey(key);
+  const cryptoKey = await importImageKey(key);
   const at = signatureAt(image);
   if (at === null) {
     throw new StasisError("UNSIGNED", "the image is not signed, and this host requires signed images (a key was given); thaw only images written by a holder of the key, or sign it with signImage");

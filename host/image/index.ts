@@ -4,7 +4,7 @@ import { encodeImageAsync } from "./encode.ts";
 
 export { decodeImage, readHeader, type ImageHeader } from "./decode.ts";
 export { encodeImage, encodeImageAsync } from "./encode.ts";
-export { isImageSigned, signImage, verifyImageSignature, type ImageKey } from "./auth.ts";
+export { importImageKey, isImageSigned, signImage, verifyImageSignature, type ImageKey } from "./auth.ts";
 export type { HostRecord, ImageContents, ImageGlobal, ImageLimits, MemoryRun } from "./format.ts";
 
 /** Re-encodes an image with its memory (and embedded module) deflated. */

@@ -13,13 +13,24 @@
 // (`now` from the worker, advanced by this thread's elapsed time); the earliest deadline
 // not yet reached is reported as wakeAt. Programs are cached by module id.
 import { parentPort } from "node:worker_threads";
-import { DEFER, Program, Runtime, signImage, StasisError, type HostHandler } from "../../index.ts";
+import { DEFER, importImageKey, Program, Runtime, signImage, StasisError, type HostHandler } from "../../index.ts";
 import { SLEEP, type FromThread, type ThreadCall, type ToThread } from "./step-protocol.ts";
 
 const programs = new Map<string, Program>();
 let rt: Runtime | null = null;
 /** The fleet's image key: images are verified before a thaw and signed after a step. */
-let key: Uint8Array | string = "";
+let key: CryptoKey | null = null;
+/** The key as the worker sent it, to import it again only when it changes (once per thread in practice). */
+let rawKey: Uint8Array | string | null = null;
+
+async function fleetKey(raw: Uint8Array | string): Promise<CryptoKey> {
+  const same = typeof raw === "string" || typeof rawKey === "string" ? raw === rawKey : rawKey !== null && raw.length === rawKey.length && raw.every((b, i) => b === rawKey![i]);
+  if (!same || key === null) {
+    key = await importImageKey(raw);
+    rawKey = raw;
+  }
+  return key;
+}
 let output: string[] = [];
 const print = (line: string) => output.push(line);
 
@@ -38,9 +49,9 @@ async function load(message: Extract<ToThread, { type: "load" }>): Promise<FromT
   const handlers: Record<string, HostHandler> = {};
   for (const name of [...message.handlers, SLEEP]) handlers[name] = () => DEFER;
   output = [];
-  key = message.key;
+  const imageKey = await fleetKey(message.key);
   rt = message.image
-    ? await Runtime.restore(program, new Uint8Array(message.image), { print, handlers, allowMissingHandlers: true, key })
+    ? await Runtime.restore(program, new Uint8Array(message.image), { print, handlers, allowMissingHandlers: true, key: imageKey })
     : await Runtime.start(program, { print, handlers, seed: message.seed });
   return { type: "loaded" };
 }
@@ -81,7 +92,7 @@ async function step(message: Extract<ToThread, { type: "step" }>): Promise<FromT
     }
     if (performance.now() - started >= message.sliceMs) break;
   }
-  const image = await signImage(runtime.snapshot(), key);
+  const image = await signImage(runtime.snapshot(), key!); // set by load(), which comes first
   const pending: ThreadCall[] = runtime.pendingCalls().map((c) => ({ callId: c.id, name: c.name, tasklet: c.tasklet, payload: c.payload }));
   const wakeAt = status === "done" ? null : wakeSleepers(runtime, -Infinity).next;
   return { type: "stepped", status, image, output, pending, wakeAt };
