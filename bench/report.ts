@@ -8,6 +8,7 @@ import type { ReplayRow } from "./replay.ts";
 import type { KernelRow, Variant } from "./kernels.ts";
 import { renderFleet, type FleetBenchRow } from "./fleet.ts";
 import type { PreemptSizeRow } from "./preemptsize.ts";
+import { renderCycle, type CycleResults } from "./cycle.ts";
 
 export interface Environment {
   date: string;
@@ -36,6 +37,8 @@ export interface BenchResults {
   callgrind: string | null;
   /** The fleet section (bench/fleet.ts); absent in results written before it existed. */
   fleet?: FleetBenchRow[];
+  /** The fleet-style cycle (bench/cycle.ts); absent in results written before it existed. */
+  cycle?: CycleResults;
 }
 
 /** One kernel row of bench/callgrind.txt: `kernel build instructions ratio`. */
@@ -148,6 +151,7 @@ export function renderResults(r: BenchResults): string {
   s.push("`freeze` = `rt.snapshot()`; `thaw` = `Runtime.restore()` (checksum, decode, instantiate, grow, write back); `copy` = `Uint8Array.slice()` of the whole memory, same run.", "");
   s.push(table(["case", "memory MiB", "image MiB", "freeze", "thaw", "copy", "freeze / copy", "thaw / copy"],
     r.freeze.map((row) => [row.label, f(row.memoryBytes / 2 ** 20), f(row.imageBytes / 2 ** 20), f(row.freezeMs, 2), f(row.thawMs, 2), f(row.copyMs, 2), ratio(row.freezeMs / row.copyMs), ratio(row.thawMs / row.copyMs)])), "");
+  if (r.cycle) s.push(renderCycle(r.cycle));
   const rp = r.replay;
   s.push("### Resume from an image against re-running from the start", "");
   s.push(`The main demo (examples/primes, the concurrent prime sieve) ran ${rp.steps} steps of 10,000 switches — ${rp.primesFound} primes found, ${rp.tasklets} live tasklets — and was frozen into a ${f(rp.imageBytes / 1024)} KiB image. Getting back to that point: **resume ${f(rp.resumeMs, 2)} ms** (\`Runtime.restore\`), re-run from the start ${f(rp.rerunMs)} ms — ${f(rp.rerunMs / rp.resumeMs, 0)}× faster. Re-running grows with the computation's age; resuming grows with its live state.`, "");

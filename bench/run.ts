@@ -5,6 +5,8 @@
 //               JS-driven Asyncify
 //   memory.ts   bytes per suspended tasklet (depth 0, 1, 10); spawn and park 1,000,000
 //   freeze.ts   freeze/thaw against a memory copy
+//   cycle.ts    the fleet-style cycle (thaw, answer, step, freeze): fresh and warm
+//               instances against a bare WebAssembly.Instance; 64 MiB/1 MiB thaw
 //   replay.ts   resume from an image against re-running from the start
 //   kernels.ts  instrumentation overhead on compute kernels (plus bench/callgrind.txt)
 //   fleet.ts    fleet computations stepped per second, embedded and PostgreSQL, against
@@ -21,6 +23,7 @@ import { packageRoot } from "../build/paths.ts";
 import { switchChart } from "./chart.ts";
 import { measureFleet } from "./fleet.ts";
 import { measureFreeze } from "./freeze.ts";
+import { measureCycle } from "./cycle.ts";
 import { measureKernels } from "./kernels.ts";
 import { measurePreemptSizes } from "./preemptsize.ts";
 import { measureMemory, measureSpawnPark } from "./memory.ts";
@@ -74,13 +77,15 @@ async function measureAll(benchDir: string): Promise<BenchResults> {
   const memory = await section("memory per suspended tasklet", () => measureMemory([0, 1, 10], 100_000));
   const spawnPark = await section("spawn and park 1,000,000", () => measureSpawnPark(1_000_000, 3));
   const freeze = await section("freeze and thaw", () => measureFreeze(REPS));
+  // The delta cycle (rt.snapshot({ since })) goes in measureCycle's third argument when it exists.
+  const cycle = await section("fleet-style cycle", () => measureCycle());
   const replay = await section("resume against re-run", () => measureReplay(1000, 3));
   const kernels = await section("instrumentation overhead", () => measureKernels(REPS));
   const fleet = await section("fleet: computations stepped per second", () => measureFleet());
   const preemptSizes = await section("--preempt code size", () => measurePreemptSizes());
   const callgrindFile = join(benchDir, "callgrind.txt");
   const callgrind = existsSync(callgrindFile) ? readFileSync(callgrindFile, "utf8") : null;
-  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, preemptSizes, callgrind, fleet };
+  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, preemptSizes, callgrind, fleet, cycle };
 }
 
 async function main(): Promise<void> {

@@ -5,7 +5,8 @@
 //   the program's source      COMPILE_ERROR
 //   the program at run time   TRAP, ABORT, MISUSE (a tasklet broke the API contract),
 //                             STACK_LIMIT (a tasklet outgrew its stack), DEADLOCK
-//   the caller of the host    BAD_MODULE, BUSY, POISONED, BAD_OPTION
+//   the caller of the host    BAD_MODULE, BUSY, POISONED, BAD_OPTION, RELEASED (the runtime
+//                             was given back with rt.release())
 //   an image handed to thaw   BAD_MAGIC, UNSUPPORTED_VERSION, MODULE_MISMATCH, TRUNCATED,
 //                             CORRUPT, LIMIT (nothing is allocated before the check),
 //                             NOT_FROZEN (no image where one was expected),
@@ -36,6 +37,7 @@ export type StasisErrorCode =
   | "DEADLOCK"
   | "BUSY"
   | "POISONED"
+  | "RELEASED"
   | "BAD_MAGIC"
   | "UNSUPPORTED_VERSION"
   | "MODULE_MISMATCH"

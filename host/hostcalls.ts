@@ -39,13 +39,6 @@ export interface HostCall {
 
 export type HostHandler = (call: HostCall) => HostReply | typeof DEFER | Promise<HostReply | typeof DEFER>;
 
-/** Loader helpers the runtime instantiates with (see @assemblyscript/loader). */
-export interface LoaderHelpers {
-  __getString(ptr: number): string;
-  __getArrayBuffer(ptr: number): ArrayBuffer;
-  __newArrayBuffer(buffer: ArrayBuffer): number;
-}
-
 /** Reads call records: the new calls, or every pending one when `all`. */
 export function readCalls(stasis: StasisExports, all: boolean, keyOf: (id: number) => string): HostCall[] {
   // Pointers come back as i32: above 2 GiB they read negative without the >>> 0.

@@ -28,6 +28,27 @@ export interface HostIo {
   seed: number;
 }
 
+/**
+ * The owner-specific half of an instance's imports, mutable: the imports are bound once,
+ * at instantiation, but a pooled instance (host/pool.ts) serves one Runtime after another,
+ * so they read print, seed and the console timers from here on every call, and
+ * rebind() hands all of it to the next owner (nothing of the previous one stays).
+ */
+export class ImportBinding implements HostIo {
+  /** console.time's timers: host state, so they do not survive a freeze (timeEnd then warns). */
+  readonly timers = new Map<string, number>();
+  constructor(
+    public print: (line: string, level: PrintLevel) => void,
+    public seed: number,
+  ) {}
+
+  rebind(print: (line: string, level: PrintLevel) => void, seed: number): void {
+    this.print = print;
+    this.seed = seed;
+    this.timers.clear();
+  }
+}
+
 /** The default printer: the host's own console, method by level. */
 export function consolePrint(line: string, level: PrintLevel): void {
   console[level](line);
@@ -52,10 +73,10 @@ function callback<T>(module: ModuleAccess, run: () => T): T {
   }
 }
 
-export function envImports(module: ModuleAccess, io: HostIo): Record<string, (...args: never[]) => unknown> {
+export function envImports(module: ModuleAccess, io: HostIo & { timers?: Map<string, number> }): Record<string, (...args: never[]) => unknown> {
   const str = (ptr: number) => readString(module.memory(), ptr);
-  /** console.time's timers: host state, so they do not survive a freeze (timeEnd then warns). */
-  const timers = new Map<string, number>();
+  /** console.time's timers: the binding's (ImportBinding), else this instance's own. */
+  const timers = io.timers ?? new Map<string, number>();
   const elapsed = (name: string, method: string): [string, PrintLevel] => {
     const start = timers.get(name);
     if (start === undefined) return [`Timer '${name}' does not exist (console.${method}; timers do not survive a freeze)`, "warn"];

@@ -1,6 +1,6 @@
 // The Stasis host API, runtime-neutral (Node, Deno, browsers): nothing here imports
 // `node:` modules; those live in host/node/.
-export { Program, type ProgramSource } from "./program.ts";
+export { Program, type ProgramOptions, type ProgramSource } from "./program.ts";
 export {
   Runtime, DEFAULT_STACK_LIMIT, type Completion, type HostOptions, type PendingCall, type RestoreOptions, type RuntimeOptions, type SnapshotOptions,
   type StepOptions, type StepStatus, type TaskletInfo,

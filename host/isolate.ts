@@ -36,6 +36,7 @@ import type { StasisExports } from "./abi.ts";
 import { describe } from "./dispatch.ts";
 import type { FrameTable } from "./frames.ts";
 import { ProgramAbort } from "./imports.ts";
+import { newString } from "./instance.ts";
 
 export interface IsolationContext {
   frames: FrameTable | null;
@@ -52,11 +53,11 @@ export interface TaskletFailure {
   message: string;
 }
 
-export function isolationContext(stasis: StasisExports, exports: Record<string, unknown>, frames: FrameTable | null): IsolationContext {
+export function isolationContext(stasis: StasisExports, frames: FrameTable | null): IsolationContext {
   const fail = (stasis as unknown as { __stasis_fail?: (message: number) => number }).__stasis_fail;
   return {
     frames,
-    newString: exports.__newString as (text: string) => number,
+    newString: (text) => newString(stasis, text),
     fail: fail ? (message) => fail(message) : () => 0,
   };
 }

@@ -8,6 +8,9 @@
 /** Longest string read from the program (characters); longer ones are cut. */
 const MAX_STRING_CHARS = 1 << 20;
 
+/** One decoder for every read: making one (an ICU converter) cost more than a short decode. */
+const utf16 = new TextDecoder("utf-16le");
+
 /** Reads an AssemblyScript string (UTF-16LE, byte length at ptr - 4), or null. */
 export function readString(memory: WebAssembly.Memory, ptr: number): string | null {
   const buffer = memory.buffer;
@@ -15,7 +18,7 @@ export function readString(memory: WebAssembly.Memory, ptr: number): string | nu
   const byteLength = new DataView(buffer).getUint32(ptr - 4, true);
   if (byteLength % 2 !== 0 || ptr + byteLength > buffer.byteLength) return null;
   const chars = Math.min(byteLength >>> 1, MAX_STRING_CHARS);
-  return new TextDecoder("utf-16le").decode(new Uint8Array(buffer, ptr, chars * 2));
+  return utf16.decode(new Uint8Array(buffer, ptr, chars * 2));
 }
 
 /** Copies an AssemblyScript ArrayBuffer (byte length at ptr - 4) out of memory, or null. */

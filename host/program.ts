@@ -9,16 +9,30 @@
 // module whose metadata claims another id, so an image cannot smuggle in other code under
 // a known module's id. A program loaded from a compiled WebAssembly.Module has no bytes to
 // hash; the caller vouches for it.
+//
+// Each Program keeps a pool of warm instances (pool.ts): rt.release() returns a runtime's
+// instance to it and Runtime.restore() thaws into one, at most `pool` of them idle
+// (Program.load option, default DEFAULT_POOL_SIZE; 0 turns the pool off).
 import { ABI_VERSION, GLOBAL_EXPORT_PREFIX, METADATA_SECTION, REQUIRED_EXPORTS, type ProgramMetadata } from "./abi.ts";
 import { StasisError } from "./errors.ts";
 import { ENV_IMPORT_NAMES } from "./imports.ts";
 import { GLOBAL_TYPES, MAX_GLOBALS } from "./image/format.ts";
 import { sha256Hex } from "./sha256.ts";
+import { hexToBytes } from "./image/hex.ts";
 import { readFrames, type FrameTable } from "./frames.ts";
+import { DEFAULT_POOL_SIZE, InstancePool } from "./pool.ts";
 
 export interface ProgramSource {
   /** Where the .wasm came from (a path or URL); images record it to find the program again. */
   source?: string;
+}
+
+export interface ProgramOptions extends ProgramSource {
+  /**
+   * Most idle instances kept for reuse by Runtime.restore after rt.release() (pool.ts).
+   * Default 4; 0 keeps none. Each idle instance holds on to its memory.
+   */
+  pool?: number;
 }
 
 export class Program {
@@ -28,7 +42,15 @@ export class Program {
     /** The module's bytes, when loaded from bytes (needed to embed it in an image). */
     readonly bytes: Uint8Array | undefined,
     readonly source: string | undefined,
+    /** Idle instances of this module (pool.ts); internal to the host. */
+    readonly pool: InstancePool,
   ) {}
+
+  /** The module id as the 32 bytes an image header holds (computed once). */
+  private idBytesCache: Uint8Array | undefined;
+  get idBytes(): Uint8Array {
+    return (this.idBytesCache ??= hexToBytes(this.metadata.moduleId));
+  }
 
   private frameTable: FrameTable | null | undefined;
 
@@ -43,7 +65,9 @@ export class Program {
     return this.metadata.moduleId;
   }
 
-  static async load(bytes: Uint8Array<ArrayBuffer> | WebAssembly.Module, options: ProgramSource = {}): Promise<Program> {
+  static async load(bytes: Uint8Array<ArrayBuffer> | WebAssembly.Module, options: ProgramOptions = {}): Promise<Program> {
+    const poolSize = options.pool ?? DEFAULT_POOL_SIZE;
+    if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 1024) throw new StasisError("BAD_OPTION", `pool must be a whole number of instances from 0 to 1024, got ${String(options.pool)}`);
     let module: WebAssembly.Module;
     if (bytes instanceof WebAssembly.Module) {
       module = bytes;
@@ -56,7 +80,7 @@ export class Program {
     }
     const metadata = readMetadata(module);
     if (!(bytes instanceof WebAssembly.Module)) await verifyModuleId(bytes, metadata.moduleId);
-    return new Program(module, metadata, bytes instanceof WebAssembly.Module ? undefined : bytes, options.source);
+    return new Program(module, metadata, bytes instanceof WebAssembly.Module ? undefined : bytes, options.source, new InstancePool(poolSize));
   }
 }
 

@@ -19,29 +19,38 @@
 // runtime refuses every call with POISONED: after a trap the wasm state is not safe to
 // run (AssemblyScript cannot unwind an error), so start a new runtime instead.
 //
+// Warm instances (pool.ts): rt.release() hands the instance to its Program's pool and
+// leaves the runtime "released", where every public method throws RELEASED (release()
+// itself is then a no-op). Runtime.restore thaws into a pooled instance when one fits,
+// into a fresh one otherwise; the images that follow are the same bytes either way.
+//
+//   ready / done ─release()─► released (instance pooled, unless the pool is full or code
+//   poisoned ─────release()─► released  outside holds rt.exports/rt.memory; dropped if poisoned)
+//
 // Exception boundary: every public method either works or throws (rejects with) a
 // StasisError. Calls into wasm go through enter(), which classifies whatever escapes
 // (failure.ts); handlers run through dispatch.ts, which turns anything they do into a
 // reply or an error result; restore treats the image and any module it embeds as
 // untrusted (decode checks, module id recomputed, globals validated).
-import { instantiate, instantiateSync } from "@assemblyscript/loader";
 import {
   STEP_BLOCKED, STEP_BUDGET, STEP_DONE, STEP_WAITING, TASKLET_RECORD_BYTES, TASKLET_STATUS, WAIT_REASON,
   type StasisExports, type TaskletStatus, type WaitReason,
 } from "./abi.ts";
-import { BUILTIN_HANDLERS, readCalls, type HostCall, type HostHandler, type HostReply, type LoaderHelpers } from "./hostcalls.ts";
+import { BUILTIN_HANDLERS, readCalls, type HostCall, type HostHandler, type HostReply } from "./hostcalls.ts";
 import { describe, findHandler, hasHandler, invoke, toOutcome, type Outcome } from "./dispatch.ts";
 import { StasisError } from "./errors.ts";
 import { classifyFailure } from "./failure.ts";
-import { consolePrint, envImports, type PrintLevel } from "./imports.ts";
+import { consolePrint, type PrintLevel } from "./imports.ts";
+import { newArrayBuffer, newInstance, publicExports, type InstanceSlot } from "./instance.ts";
 import { legacyLineage, Lineage, newLineage } from "./lineage.ts";
 import { Program } from "./program.ts";
 import { decodeImage } from "./image/decode.ts";
 import { verifyImageSignature, type ImageKey } from "./image/auth.ts";
 import { encodeImage } from "./image/encode.ts";
 import type { HostRecord, ImageLimits } from "./image/format.ts";
-import { ABI_VERSION, GLOBAL_EXPORT_PREFIX } from "./abi.ts";
-import { applyState, captureState, type Instance } from "./state.ts";
+import { ABI_VERSION } from "./abi.ts";
+import { applyState, captureState, nonzeroChunks, type Instance } from "./state.ts";
+import { CHUNK_LOG2 } from "./image/format.ts";
 import { withStacks, type TaskletStack } from "./stacks.ts";
 import { isolationContext, type TaskletFailure } from "./isolate.ts";
 
@@ -121,6 +130,7 @@ export interface TaskletInfo {
 
 export const DEFAULT_STACK_LIMIT = 65536;
 const DEFAULT_BUDGET = 10000;
+const CHUNK_BYTES = 2 ** CHUNK_LOG2;
 /** run() gives the event loop a turn at least this often (ms). */
 const RUN_SLICE_MS = 10;
 
@@ -130,19 +140,24 @@ export class Runtime {
   /** Calls whose handler promise has not settled yet. */
   private readonly inFlight = new Set<number>();
   private wakers: (() => void)[] = [];
-  /** Whose host-call keys this runtime issues (lineage.ts). */
-  private lineage = new Lineage(newLineage());
   private failureListener: HostOptions["onTaskletFailure"];
+  /** rt.release() was called: the instance is no longer this runtime's. */
+  private released = false;
+  /** rt.exports or rt.memory was handed out: code outside may still reach the instance, so it is not pooled. */
+  private exposed = false;
+  private readonly stasis: StasisExports;
 
   private constructor(
     readonly program: Program,
     /** Handed to the program's Math.random when it first asks; kept in images. */
     private readonly seed: number,
-    private readonly stasis: StasisExports,
-    /** The program's own exports (functions it exports besides main), for the host to call between steps. */
-    readonly exports: Record<string, unknown>,
+    private readonly slot: InstanceSlot,
     private readonly handlers: Record<string, HostHandler>,
-  ) {}
+    /** Whose host-call keys this runtime issues (lineage.ts). */
+    private lineage: Lineage,
+  ) {
+    this.stasis = slot.stasis;
+  }
 
   static async start(program: Program, options: RuntimeOptions = {}): Promise<Runtime> {
     const stackLimit = options.stackLimit ?? DEFAULT_STACK_LIMIT;
@@ -151,8 +166,8 @@ export class Runtime {
     }
     if (options.seed !== undefined && !Number.isFinite(options.seed)) throw new StasisError("BAD_OPTION", `seed must be a finite number, got ${options.seed}`);
     if (options.lineage !== undefined && !/^[0-9a-f]{32}$/.test(options.lineage)) throw new StasisError("BAD_OPTION", `lineage must be 32 lowercase hex digits, got ${String(options.lineage)}`);
-    const rt = await Runtime.instantiate(program, options, options.seed ?? Date.now());
-    if (options.lineage !== undefined) rt.lineage = new Lineage(options.lineage);
+    const seed = options.seed ?? Date.now();
+    const rt = Runtime.create(program, options, seed, await newInstance(program, options.print ?? consolePrint, seed), new Lineage(options.lineage ?? newLineage()));
     rt.enter(() => {
       rt.stasis._initialize();
       rt.stasis.__stasis_init(stackLimit);
@@ -193,15 +208,23 @@ export class Runtime {
         `the image needs module ${contents.moduleId}${contents.host.program ? ` (${contents.host.program})` : ""}, but the program given is ${program.id}; thaw it with the exact .wasm it was frozen from`,
       );
     }
-    const rt = await Runtime.instantiate(program, options, contents.host.seed);
+    const { seed, lineage, inherited } = contents.host;
+    const print = options.print ?? consolePrint;
+    const warm = program.pool.take(contents.memory.pages);
+    // A warm instance may hold non-zero bytes anywhere it held data before (pool.ts).
+    let dirty: [number, number][] | undefined;
+    if (warm) {
+      warm.io.rebind(print, seed);
+      dirty = (warm.nonzero ?? nonzeroChunks(warm.stasis)).map(([first, end]) => [first * CHUNK_BYTES, end * CHUNK_BYTES]);
+    }
+    const slot = warm ?? (await newInstance(program, print, seed));
+    const rt = Runtime.create(program, options, seed, slot, new Lineage(lineage ?? legacyLineage(seed), new Map(inherited ?? [])));
     rt.enter(() => {
-      applyState(rt.instance, contents);
+      applyState(rt.instance, contents, dirty);
       // Pending calls are dispatched again, with their ids, after the next step.
       rt.stasis.__stasis_reannounce_calls();
     });
     rt.state = contents.host.done ? "done" : "ready";
-    const { lineage, inherited } = contents.host;
-    rt.lineage = new Lineage(lineage ?? legacyLineage(contents.host.seed), new Map(inherited ?? []));
     const pending = rt.pendingCalls();
     if (options.fork) rt.lineage = rt.lineage.fork(pending.map((c) => c.id));
     const missing = [...new Set(pending.map((c) => c.name))].filter((name) => !hasHandler(rt.handlers, name));
@@ -211,21 +234,42 @@ export class Runtime {
     return rt;
   }
 
-  private static async instantiate(program: Program, options: HostOptions, seed: number): Promise<Runtime> {
-    // The imports need the instance's exports, which exist only after instantiation.
-    const late: { stasis?: StasisExports } = {};
-    const access = {
-      memory: () => late.stasis!.memory,
-      heapBase: () => late.stasis!.__stasis_heap_base(),
-      hostFrames: () => late.stasis!.__stasis_host_frames,
-    };
-    const env = envImports(access, { print: options.print ?? consolePrint, seed });
-    const { exports } = await instantiateModule(program.module, { env });
-    checkGlobals(program, exports);
-    late.stasis = exports as unknown as StasisExports;
-    const rt = new Runtime(program, seed, late.stasis, exports, { ...BUILTIN_HANDLERS, ...options.handlers });
+  private static create(program: Program, options: HostOptions, seed: number, slot: InstanceSlot, lineage: Lineage): Runtime {
+    const rt = new Runtime(program, seed, slot, { ...BUILTIN_HANDLERS, ...options.handlers }, lineage);
     rt.failureListener = options.onTaskletFailure;
     return rt;
+  }
+
+  /**
+   * Gives the instance back to its Program's pool (pool.ts) for the next Runtime.restore,
+   * and ends this runtime: every later call throws RELEASED (a second release() does
+   * nothing). Handlers still in flight are ignored when they settle; a run() waiting on
+   * them wakes and rejects with RELEASED. The instance is dropped instead of pooled when
+   * the runtime is poisoned, when rt.exports or rt.memory was read (code outside could
+   * still reach it) or when the pool is full. Not from inside a host callback (BUSY).
+   */
+  release(): void {
+    if (this.released) return;
+    if (this.state === "stepping") throw new StasisError("BUSY", "release() was called from inside a host callback while the runtime runs; call it after step() returns");
+    this.released = true;
+    this.inFlight.clear();
+    this.failureListener = undefined;
+    if (this.state !== "poisoned" && !this.exposed) this.program.pool.give(this.slot);
+    this.wake();
+  }
+
+  /** Throws RELEASED once release() was called. */
+  private live(): void {
+    if (this.released) {
+      throw new StasisError("RELEASED", "this runtime was released (rt.release()) and its instance may serve another runtime now; thaw the image again with Runtime.restore, or do not release a runtime you still use");
+    }
+  }
+
+  /** The program's own exports (functions it exports besides main), for the host to call between steps. */
+  get exports(): Record<string, unknown> {
+    this.live();
+    this.exposed = true;
+    return publicExports(this.slot);
   }
 
   /**
@@ -239,29 +283,43 @@ export class Runtime {
     const inherited = this.lineage.inheritedEntries();
     if (inherited.length > 0) host.inherited = inherited;
     if (this.program.source !== undefined) host.program = this.program.source;
-    return this.enter(() => encodeImage(captureState(this.instance, host, options.embed ? this.program.bytes : undefined)));
+    let nonzero: [number, number][] = [];
+    const image = this.enter(() => {
+      const contents = captureState(this.instance, host, options.embed ? this.program.bytes : undefined);
+      const chunk = 2 ** contents.memory.chunkLog2;
+      nonzero = contents.memory.runs.map((run) => [run.firstChunk, run.firstChunk + run.data.length / chunk]);
+      return encodeImage(contents);
+    });
+    // Until the module runs again, its non-zero chunks are the image's (pool.ts reuse).
+    this.slot.nonzero = nonzero;
+    return image;
   }
 
   private get instance(): Instance {
-    return { program: this.program, stasis: this.stasis, exports: this.exports };
+    return { program: this.program, stasis: this.stasis, exports: this.slot.raw, globals: this.slot.globals };
   }
 
   /** True once main has returned. */
   get done(): boolean {
+    this.live();
     return this.state === "done";
   }
 
   /** The program's linear memory (make a fresh view on every use: it can grow). */
   get memory(): WebAssembly.Memory {
+    this.live();
+    this.exposed = true;
     return this.stasis.memory;
   }
 
   get stackLimit(): number {
+    this.live();
     return this.stasis.__stasis_stack_limit();
   }
 
   /** Runs tasklets until the budget is spent ("yielded") or main returns ("done"). */
   step(options: StepOptions = {}): StepStatus {
+    this.live();
     const budget = options.budget ?? DEFAULT_BUDGET;
     if (!Number.isInteger(budget) || budget < 1 || budget > 0x7fffffff) {
       throw new StasisError("BAD_OPTION", `budget must be a whole number from 1 to 2147483647, got ${budget}`);
@@ -310,6 +368,7 @@ export class Runtime {
 
   /** Resolves when the next host call is answered (or a handler defers). */
   settled(): Promise<void> {
+    this.live();
     return new Promise<void>((resolve) => this.wakers.push(resolve));
   }
 
@@ -322,16 +381,19 @@ export class Runtime {
 
   /** The lineage this runtime issues host-call keys under (see RestoreOptions.fork). */
   get lineageId(): string {
+    this.live();
     return this.lineage.id;
   }
 
   /** How many dispatched calls still wait for their handler to settle. */
   get callsInFlight(): number {
+    this.live();
     return this.inFlight.size;
   }
 
   /** Answers pending host call `id` from outside its handler (e.g. a webhook). */
   complete(id: number, completion: Completion): void {
+    this.live();
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new StasisError("BAD_OPTION", `a host call id is a whole number, got ${String(id)}`);
     let outcome: Outcome;
     if (typeof completion === "object" && completion !== null && !(completion instanceof Uint8Array) && typeof (completion as { error?: unknown }).error === "string") {
@@ -341,10 +403,6 @@ export class Runtime {
       if (!("ok" in outcome) || !outcome.ok) throw new StasisError("BAD_OPTION", "complete() takes a string, a Uint8Array or { error: string }");
     }
     if (!this.deliver(id, outcome.ok, outcome.bytes)) throw new StasisError("BAD_OPTION", `no host call ${id} is pending; it may have been answered already`);
-  }
-
-  private get loader(): LoaderHelpers {
-    return this.exports as unknown as LoaderHelpers;
   }
 
   /** Starts the handlers of new calls; returns whether some call was answered at once. */
@@ -381,8 +439,7 @@ export class Runtime {
   private deliver(id: number, ok: boolean, bytes: Uint8Array): boolean {
     try {
       const delivered = this.enter(() => {
-        const copy = bytes.slice().buffer;
-        const ptr = this.stasis.__pin(this.loader.__newArrayBuffer(copy));
+        const ptr = this.stasis.__pin(newArrayBuffer(this.stasis, bytes));
         try {
           return this.stasis.__stasis_complete(id, ok ? 1 : 0, ptr) !== 0;
         } finally {
@@ -417,7 +474,7 @@ export class Runtime {
     const list = this.enter(() => {
       const block = this.stasis.__stasis_tasklets() >>> 0;
       try {
-        const view = new DataView(this.memory.buffer);
+        const view = new DataView(this.stasis.memory.buffer);
         const count = view.getUint32(block, true);
         const list: TaskletInfo[] = [];
         for (let i = 0, at = block + 4; i < count; i++, at += TASKLET_RECORD_BYTES) {
@@ -434,11 +491,14 @@ export class Runtime {
         this.stasis.__stasis_free(block);
       }
     });
-    return withStacks(list, this.program.frames, this.memory, this.exports);
+    return withStacks(list, this.program.frames, this.stasis.memory, this.slot.raw);
   }
 
   /** Calls into the module, turning any failure into a StasisError. */
   private enter<T>(call: () => T, afterIsolated?: () => T): T {
+    this.live();
+    // The module may write anywhere now: what the last snapshot knew of its memory is stale.
+    this.slot.nonzero = null;
     if (this.state === "poisoned") {
       throw new StasisError("POISONED", `this runtime stopped after an earlier error (${this.poison?.code}: ${this.poison?.message}); start a new one`, { cause: this.poison });
     }
@@ -453,7 +513,7 @@ export class Runtime {
       return result;
     } catch (error) {
       this.state = previous;
-      const { error: classified, fatal, isolated } = classifyFailure(error, this.stasis, afterIsolated && isolationContext(this.stasis, this.exports, this.program.frames));
+      const { error: classified, fatal, isolated } = classifyFailure(error, this.stasis, afterIsolated && isolationContext(this.stasis, this.program.frames));
       if (!isolated || !afterIsolated) throw fatal ? this.fatal(classified) : classified;
       try {
         this.failureListener?.(isolated);
@@ -480,48 +540,5 @@ export class Runtime {
       `deadlock: main has not returned and every live tasklet is blocked: ${blocked.join(", ")}. ` +
         "Nothing can wake them; check for a receive without a sender, a join cycle, or a switchTo that is never answered.",
     );
-  }
-}
-
-/**
- * Checks that every global the metadata lists is exported as a mutable global of its
- * type: an embedded module's metadata is as untrusted as the image carrying it.
- */
-function checkGlobals(program: Program, exports: Record<string, unknown>): void {
-  for (const g of program.metadata.globals) {
-    const global = exports[GLOBAL_EXPORT_PREFIX + g.index];
-    let fits = global instanceof WebAssembly.Global;
-    if (fits) {
-      try {
-        const value = (global as WebAssembly.Global).value as unknown;
-        fits = g.type === "i64" ? typeof value === "bigint" : typeof value === "number";
-        (global as WebAssembly.Global).value = value; // throws on an immutable global
-      } catch {
-        fits = false;
-      }
-    }
-    if (!fits) throw new StasisError("BAD_MODULE", `the module's metadata lists global ${g.index} (${g.type}), which it does not export as a mutable ${g.type}; rebuild it with \`stasis build\``);
-  }
-}
-
-/**
- * Instantiates the compiled module synchronously where the engine allows it. In Node 20
- * the async WebAssembly.instantiate(module) took 8–30 ms in a process holding dead wasm
- * instances (it waits for a turn of the event loop, where V8 collects them), the
- * synchronous path 0.2 ms: about 7 ms of a 17 ms thaw in that case, 1 ms right after a
- * full GC. An engine that refuses synchronous instantiation on its main thread throws a
- * RangeError, and gets the async path.
- */
-async function instantiateModule(module: WebAssembly.Module, imports: WebAssembly.Imports): Promise<{ exports: Record<string, unknown> }> {
-  try {
-    try {
-      return instantiateSync<Record<string, unknown>>(module, imports);
-    } catch (error) {
-      if (!(error instanceof RangeError)) throw error;
-      return await instantiate<Record<string, unknown>>(module, imports);
-    }
-  } catch (error) {
-    if (error instanceof RangeError) throw new StasisError("LIMIT", `cannot instantiate the program: ${describe(error)} (out of memory?)`, { cause: error });
-    throw new StasisError("BAD_MODULE", `cannot instantiate the program: ${describe(error)}; rebuild it with \`stasis build\``, { cause: error });
   }
 }

@@ -324,7 +324,7 @@ export function imageTasklets(table: FrameTable, contents: ImageContents): Decod
   return decodeTasklets(table, runsMemory(pages, chunkLog2, runs), (index) => {
     const g = globals.get(index);
     if (!g || g.type !== "i32") corrupt(`global ${index} is missing`);
-    return Number(g.bits & 0xffffffffn) | 0;
+    return g.lo | 0;
   });
 }
 

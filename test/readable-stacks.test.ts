@@ -132,7 +132,7 @@ describe("readable stacks", () => {
     }
     // A registry head pointing outside memory.
     const head = contents.globals.find((g) => g.index === table.globals.liveHead)!;
-    const bad = { ...contents, globals: contents.globals.map((g) => (g === head ? { ...g, bits: 0xfffffff0n } : g)) };
+    const bad = { ...contents, globals: contents.globals.map((g) => (g === head ? { ...g, lo: 0xfffffff0, hi: 0 } : g)) };
     expect(() => imageTasklets(table, bad)).toThrow(expect.objectContaining({ code: "CORRUPT" }));
     // A saved stack claiming more bytes than its block holds.
     const runs = contents.memory.runs.map((r) => ({ firstChunk: r.firstChunk, data: r.data.slice() }));
@@ -141,7 +141,7 @@ describe("readable stacks", () => {
       return { view: new DataView(run.data.buffer), offset: address - (run.firstChunk << 12) };
     };
     const u32 = (address: number) => at(address).view.getUint32(at(address).offset, true);
-    const first = Number(head.bits);
+    const first = head.lo;
     const saved = u32(first + table.layout.tasklet_saved);
     expect(saved).not.toBe(0);
     at(saved + table.layout.saved_asyncBytes).view.setUint32(at(saved + table.layout.saved_asyncBytes).offset, 0x7ffffff0, true);

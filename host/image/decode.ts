@@ -10,6 +10,7 @@
 import { StasisError } from "../errors.ts";
 import { isInherited, isLineage } from "../lineage.ts";
 import { imageChecksum } from "./checksum.ts";
+import { bytesToHex } from "./hex.ts";
 import { inflate, memoryInspector } from "./inflate.ts";
 import {
   DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, FORMAT_VERSION, GLOBAL_TYPES, READABLE_FORMAT_VERSIONS, HEADER_BYTES, MAGIC, MAX_GLOBALS,
@@ -18,6 +19,11 @@ import {
 } from "./format.ts";
 
 const WASM_PAGE = 65536;
+
+/** A little-endian u64 as a double (exact below 2^53). */
+function u64(view: DataView, at: number): number {
+  return view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32;
+}
 
 function corrupt(what: string): StasisError {
   return new StasisError("CORRUPT", `the image is damaged (${what}); use an earlier checkpoint or freeze the program again`);
@@ -47,13 +53,16 @@ export function readHeader(image: Uint8Array): ImageHeader {
   if (!READABLE_FORMAT_VERSIONS.includes(formatVersion)) {
     throw new StasisError("UNSUPPORTED_VERSION", `the image has format version ${formatVersion}; this Stasis reads versions 1 to ${FORMAT_VERSION}. Thaw it with the Stasis version that wrote it`);
   }
-  const totalLength = view.getBigUint64(48, true);
-  if (BigInt(image.length) < totalLength) throw truncated(image.length, totalLength);
-  if (BigInt(image.length) > totalLength) throw corrupt(`${BigInt(image.length) - totalLength} unexpected bytes after its end`);
+  // The u64 total length as two halves: BigInt only on the way to an error message.
+  if (view.getUint32(52, true) !== 0 || view.getUint32(48, true) !== image.length) {
+    const totalLength = view.getBigUint64(48, true);
+    if (BigInt(image.length) < totalLength) throw truncated(image.length, totalLength);
+    throw corrupt(`${BigInt(image.length) - totalLength} unexpected bytes after its end`);
+  }
   const end = image.length - TRAILER_BYTES;
   if (imageChecksum(formatVersion, image.subarray(0, end)) !== view.getUint32(end, true)) throw corrupt("checksum mismatch");
   const abi = view.getUint32(12, true);
-  const moduleId = Array.from(image.subarray(16, 48), (b) => b.toString(16).padStart(2, "0")).join("");
+  const moduleId = bytesToHex(image.subarray(16, 48));
   return { formatVersion, abi, moduleId, totalLength: image.length };
 }
 
@@ -75,20 +84,23 @@ export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): 
     if (end - at < SECTION_HEADER_BYTES) throw corrupt("a section header runs past the end");
     const kind = view.getUint32(at, true) as SectionKind;
     const flags = view.getUint32(at + 4, true);
-    const stored = view.getBigUint64(at + 8, true);
-    const raw = view.getBigUint64(at + 16, true);
+    // u64 lengths as doubles (no BigInt): inexact only above 2^53, and every such value
+    // fails the checks below (longer than the image, over the limit) as the exact one does.
+    const stored = u64(view, at + 8);
+    const raw = u64(view, at + 16);
+    const rawAt = at + 16;
     at += SECTION_HEADER_BYTES;
-    if (stored > BigInt(end - at)) throw corrupt(`section ${kind} is longer than the image`);
+    if (stored > end - at) throw corrupt(`section ${kind} is longer than the image`);
     if (found.has(kind)) throw corrupt(`section ${kind} appears twice`);
     if (flags & ~SECTION_DEFLATE) throw corrupt(`section ${kind} has unknown flags ${flags}`);
-    const maxRaw = kind === SectionKind.Memory ? BigInt(maxMemory) + 12n + 8n * BigInt(Math.floor(maxMemory / 4096)) : kind === SectionKind.Module ? BigInt(maxModule) : BigInt(MAX_HOST_RECORD_BYTES + MAX_GLOBALS * 16 + 4);
-    if (raw > maxRaw) throw limit(`has a ${kind === SectionKind.Module ? "module" : "section"} of ${raw} bytes, more than the limit`);
-    const payload = image.subarray(at, at + Number(stored));
-    at += Number(stored);
-    if (kind === SectionKind.Signature && (i !== count - 1 || flags !== 0 || stored !== 32n || raw !== 32n)) throw corrupt("a signature section that is not the last one, or not 32 bytes");
+    const maxRaw = kind === SectionKind.Memory ? maxMemory + 12 + 8 * Math.floor(maxMemory / 4096) : kind === SectionKind.Module ? maxModule : MAX_HOST_RECORD_BYTES + MAX_GLOBALS * 16 + 4;
+    if (!(raw <= maxRaw)) throw limit(`has a ${kind === SectionKind.Module ? "module" : "section"} of ${view.getBigUint64(rawAt, true)} bytes, more than the limit`);
+    const payload = image.subarray(at, at + stored);
+    at += stored;
+    if (kind === SectionKind.Signature && (i !== count - 1 || flags !== 0 || stored !== 32 || raw !== 32)) throw corrupt("a signature section that is not the last one, or not 32 bytes");
     if (flags & SECTION_DEFLATE) {
-      const inspect = kind === SectionKind.Memory ? memoryInspector(Number(raw), maxMemory, limit) : undefined;
-      found.set(kind, await inflate(payload, Number(raw), inspect));
+      const inspect = kind === SectionKind.Memory ? memoryInspector(raw, maxMemory, limit) : undefined;
+      found.set(kind, await inflate(payload, raw, inspect));
     } else if (raw !== stored) throw corrupt(`section ${kind} has mismatched lengths`);
     else found.set(kind, payload);
   }
@@ -143,16 +155,18 @@ function decodeGlobals(payload: Uint8Array): ImageGlobal[] {
     const at = 4 + i * 16;
     const type = GLOBAL_TYPES[view.getUint8(at + 4)];
     if (!type || view.getUint8(at + 5) | view.getUint8(at + 6) | view.getUint8(at + 7)) throw corrupt(`global ${i} has an unknown type`);
-    globals.push({ index: view.getUint32(at, true), type, bits: view.getBigUint64(at + 8, true) });
+    globals.push({ index: view.getUint32(at, true), type, lo: view.getUint32(at + 8, true), hi: view.getUint32(at + 12, true) });
   }
   return globals;
 }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function decodeHost(payload: Uint8Array): HostRecord {
   if (payload.length > MAX_HOST_RECORD_BYTES) throw limit("has a host record over 1 MiB");
   let record: unknown;
   try {
-    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+    record = JSON.parse(utf8.decode(payload));
   } catch {
     throw corrupt("host record is not JSON");
   }

@@ -45,8 +45,18 @@ export interface ImageGlobal {
   /** The N of the `__stasis_g<N>` export. */
   index: number;
   type: GlobalType;
-  /** The value's bits, zero-extended to 64. */
-  bits: bigint;
+  /**
+   * The value's bits, zero-extended to 64, as two unsigned 32-bit halves (numbers, so
+   * freeze and thaw need no BigInt for i32, f32 and f64 globals): the low half, and the
+   * high half (0 for i32 and f32). globalBits() gives them as one bigint.
+   */
+  lo: number;
+  hi: number;
+}
+
+/** A global's 64 bits as one bigint. */
+export function globalBits(g: ImageGlobal): bigint {
+  return (BigInt(g.hi >>> 0) << 32n) | BigInt(g.lo >>> 0);
 }
 
 /** What the host keeps for a frozen program, as plain data (JSON in the image). */

@@ -6,6 +6,7 @@ export { decodeImage, readHeader, type ImageHeader } from "./decode.ts";
 export { encodeImage, encodeImageAsync } from "./encode.ts";
 export { importImageKey, isImageSigned, signImage, verifyImageSignature, type ImageKey } from "./auth.ts";
 export type { HostRecord, ImageContents, ImageGlobal, ImageLimits, MemoryRun } from "./format.ts";
+export { globalBits } from "./format.ts";
 
 /** Re-encodes an image with its memory (and embedded module) deflated. */
 export async function compressImage(image: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
