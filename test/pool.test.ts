@@ -202,6 +202,26 @@ describe("warm instances (Runtime.restore into a released instance)", () => {
     expect(program.pool.size).toBe(0);
   });
 
+  it("rejects_release_from_a_host_callback with BUSY, and the runtime goes on", async () => {
+    const program = await Program.load((await loadProgram("grow.ts")).module, { pool: 1 });
+    const image = (await Runtime.start(program, { print: () => {}, seed: 3, lineage: LINEAGE })).snapshot();
+    let caught: unknown;
+    const rt: Runtime = await Runtime.restore(program, image, {
+      print: () => {
+        try {
+          rt.release();
+        } catch (error) {
+          caught = error;
+        }
+      },
+    });
+    expect(await rt.run()).toBe("done");
+    expect(caught).toMatchObject({ code: "BUSY" });
+    expect(rt.done).toBe(true);
+    rt.release();
+    expect(program.pool.size).toBe(1);
+  });
+
   it("rejects_a_bad_pool_size with BAD_OPTION", async () => {
     const base = await loadProgram("channels.ts");
     for (const pool of [-1, 1.5, 2000, Number.NaN]) {
