@@ -13,11 +13,14 @@ const handlers: Record<string, HostHandler> = { work: () => DEFER, tick: () => D
 interface Case {
   program: string;
   budget: number;
+  /** Steps to take at most; without it, until main returns. */
+  steps?: number;
   setup?: (rt: Runtime) => void;
 }
 
 const cases: Case[] = [
-  { program: "gc-stress.ts", budget: 20000 },
+  // The collector mid-cycle; only its first 10 steps (its heap soon holds tens of MiB).
+  { program: "gc-stress.ts", budget: 1000, steps: 10 },
   { program: "channels.ts", budget: 5 },
   // Memory grows between images.
   { program: "grow.ts", budget: 40 },
@@ -31,16 +34,16 @@ function advance(rt: Runtime, budget: number): void {
   rt.step({ budget });
 }
 
-/** Images of a straight run after each step, up to and including one taken after main returned. */
+/** Images of a straight run after each step, up to and including one taken after main returned (or c.steps of them). */
 async function trajectory(program: Program, c: Case): Promise<Uint8Array[]> {
   const rt = await Runtime.start(program, { print: () => {}, seed: 42, lineage: LINEAGE, handlers });
   c.setup?.(rt);
   const images = [rt.snapshot()];
-  for (let i = 0; i < 200 && !rt.done; i++) {
+  for (let i = 0; i < (c.steps ?? 200) && !rt.done; i++) {
     advance(rt, c.budget);
     images.push(rt.snapshot());
   }
-  expect(rt.done).toBe(true);
+  expect(rt.done).toBe(c.steps === undefined);
   return images;
 }
 
@@ -197,6 +200,26 @@ describe("warm instances (Runtime.restore into a released instance)", () => {
     b.release();
     c.release();
     expect(program.pool.size).toBe(0);
+  });
+
+  it("rejects_release_from_a_host_callback with BUSY, and the runtime goes on", async () => {
+    const program = await Program.load((await loadProgram("grow.ts")).module, { pool: 1 });
+    const image = (await Runtime.start(program, { print: () => {}, seed: 3, lineage: LINEAGE })).snapshot();
+    let caught: unknown;
+    const rt: Runtime = await Runtime.restore(program, image, {
+      print: () => {
+        try {
+          rt.release();
+        } catch (error) {
+          caught = error;
+        }
+      },
+    });
+    expect(await rt.run()).toBe("done");
+    expect(caught).toMatchObject({ code: "BUSY" });
+    expect(rt.done).toBe(true);
+    rt.release();
+    expect(program.pool.size).toBe(1);
   });
 
   it("rejects_a_bad_pool_size with BAD_OPTION", async () => {
