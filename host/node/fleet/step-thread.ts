@@ -38,8 +38,18 @@ function reply(message: FromThread, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(message, transfer);
 }
 
-async function load(message: Extract<ToThread, { type: "load" }>): Promise<FromThread> {
+/** Lets go of the thawed computation; its instance goes back to the program's pool for the next thaw. */
+function forget(): void {
+  try {
+    rt?.release();
+  } catch {
+    // A runtime that cannot be released is simply dropped.
+  }
   rt = null;
+}
+
+async function load(message: Extract<ToThread, { type: "load" }>): Promise<FromThread> {
+  forget();
   let program = programs.get(message.moduleId);
   if (!program) {
     if (!message.module) return { type: "needModule" };
@@ -103,14 +113,14 @@ parentPort!.on("message", (message: ToThread) => {
     try {
       if (message.type === "load") reply(await load(message));
       else if (message.type === "drop") {
-        rt = null;
+        forget();
         reply({ type: "dropped" });
       } else {
         const result = await step(message);
         reply(result, result.type === "stepped" ? [result.image.buffer as ArrayBuffer] : []);
       }
     } catch (error) {
-      rt = null;
+      forget();
       const code = error instanceof StasisError ? error.code : "TRAP";
       reply({ type: "error", code, message: error instanceof Error ? error.message : String(error) });
     }
