@@ -36,14 +36,14 @@ import { classifyFailure } from "./failure.ts";
 import { consolePrint, envImports, type PrintLevel } from "./imports.ts";
 import { legacyLineage, Lineage, newLineage } from "./lineage.ts";
 import { Program } from "./program.ts";
-import { decodeImage } from "./image/decode.ts";
-import { verifyImageSignature, type ImageKey } from "./image/auth.ts";
+import type { ImageKey } from "./image/auth.ts";
 import { encodeImage } from "./image/encode.ts";
 import type { HostRecord, ImageLimits } from "./image/format.ts";
 import { ABI_VERSION, GLOBAL_EXPORT_PREFIX } from "./abi.ts";
 import { applyState, captureState, type Instance } from "./state.ts";
 import { withStacks, type TaskletStack } from "./stacks.ts";
 import { isolationContext, type TaskletFailure } from "./isolate.ts";
+import { decodeForThaw, ImageTrail } from "./dirty.ts";
 
 export interface HostOptions {
   /** Receives each line the program prints (console.log, .warn, …) with its level. Default: the host's console. */
@@ -83,6 +83,12 @@ export interface RestoreOptions extends ImageLimits, HostOptions {
 export interface SnapshotOptions {
   /** Put the program's .wasm inside the image, so the image alone can be thawed. */
   embed?: boolean;
+  /**
+   * Write a delta image: only what changed since `since`, the last image this runtime
+   * produced or thawed from (or any full uncompressed image of the same module). Thaw it
+   * with its chain, Runtime.restore(program, [base, ...deltas]); see host/dirty.ts.
+   */
+  since?: Uint8Array;
 }
 
 export interface StepOptions {
@@ -133,6 +139,8 @@ export class Runtime {
   /** Whose host-call keys this runtime issues (lineage.ts). */
   private lineage = new Lineage(newLineage());
   private failureListener: HostOptions["onTaskletFailure"];
+  /** The last image produced or thawed from, for snapshot({ since }) (dirty.ts). */
+  private readonly trail = new ImageTrail();
 
   private constructor(
     readonly program: Program,
@@ -165,8 +173,9 @@ export class Runtime {
    * Thaws an image into a new runtime that continues where the frozen one stopped.
    * `program` must be the module the image was taken from (checked by module id); pass
    * null to use the module embedded in the image. Each call gives an independent runtime.
+   * `image` may be a chain [full image, ...deltas] (snapshot({ since })), applied in order.
    */
-  static async restore(program: Program | null, image: Uint8Array, options: RestoreOptions = {}): Promise<Runtime> {
+  static async restore(program: Program | null, image: Uint8Array | readonly Uint8Array[], options: RestoreOptions = {}): Promise<Runtime> {
     try {
       return await Runtime.thaw(program, image, options);
     } catch (error) {
@@ -176,10 +185,8 @@ export class Runtime {
     }
   }
 
-  private static async thaw(program: Program | null, image: Uint8Array, options: RestoreOptions): Promise<Runtime> {
-    if (!(image instanceof Uint8Array)) throw new StasisError("BAD_OPTION", "Runtime.restore takes the image as a Uint8Array");
-    if (options.key !== undefined) await verifyImageSignature(image, options.key);
-    const contents = await decodeImage(image, options);
+  private static async thaw(program: Program | null, image: Uint8Array | readonly Uint8Array[], options: RestoreOptions): Promise<Runtime> {
+    const { contents, last } = await decodeForThaw(image, options);
     if (contents.abi !== ABI_VERSION) {
       throw new StasisError("UNSUPPORTED_VERSION", `the image was frozen under Stasis ABI ${contents.abi}, this host speaks ABI ${ABI_VERSION}; thaw it with the Stasis version that wrote it`);
     }
@@ -200,6 +207,7 @@ export class Runtime {
       rt.stasis.__stasis_reannounce_calls();
     });
     rt.state = contents.host.done ? "done" : "ready";
+    rt.trail.thawed(last, contents);
     const { lineage, inherited } = contents.host;
     rt.lineage = new Lineage(lineage ?? legacyLineage(contents.host.seed), new Map(inherited ?? []));
     const pending = rt.pendingCalls();
@@ -239,7 +247,17 @@ export class Runtime {
     const inherited = this.lineage.inheritedEntries();
     if (inherited.length > 0) host.inherited = inherited;
     if (this.program.source !== undefined) host.program = this.program.source;
-    return this.enter(() => encodeImage(captureState(this.instance, host, options.embed ? this.program.bytes : undefined)));
+    if (options.since !== undefined) {
+      if (options.embed) throw new StasisError("BAD_OPTION", "a delta image (since) cannot embed the module; embed it in the full image the chain starts from");
+      const since = options.since;
+      return this.enter(() => this.trail.delta(since, captureState(this.instance, host, undefined)));
+    }
+    return this.enter(() => {
+      const contents = captureState(this.instance, host, options.embed ? this.program.bytes : undefined);
+      const image = encodeImage(contents);
+      this.trail.produced(image, contents);
+      return image;
+    });
   }
 
   private get instance(): Instance {

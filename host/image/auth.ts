@@ -16,7 +16,7 @@
 // bytes) or an HMAC CryptoKey. Re-encoding an image (compressImage) drops its signature:
 // sign last.
 import { StasisError } from "../errors.ts";
-import { crc32c } from "./crc32c.ts";
+import { imageChecksum } from "./seal.ts";
 import { readHeader } from "./decode.ts";
 import { SECTION_HEADER_BYTES, SectionKind, TRAILER_BYTES } from "./format.ts";
 
@@ -73,7 +73,7 @@ export async function signImage(image: Uint8Array, key: ImageKey): Promise<Uint8
   const macAt = at + SECTION_HEADER_BYTES;
   const mac = await crypto.subtle.sign("HMAC", cryptoKey, out.subarray(0, macAt));
   out.set(new Uint8Array(mac), macAt);
-  view.setUint32(macAt + SIGNATURE_BYTES, crc32c(out.subarray(0, macAt + SIGNATURE_BYTES)), true);
+  view.setUint32(macAt + SIGNATURE_BYTES, imageChecksum(out.subarray(0, macAt + SIGNATURE_BYTES)), true);
   return out;
 }
 

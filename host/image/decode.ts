@@ -9,26 +9,28 @@
 // up front, and refused as soon as they go wrong (inflate.ts: deflate bombs).
 import { StasisError } from "../errors.ts";
 import { isInherited, isLineage } from "../lineage.ts";
-import { crc32c } from "./crc32c.ts";
+import { imageChecksum } from "./seal.ts";
 import { inflate, memoryInspector } from "./inflate.ts";
 import {
-  DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, FORMAT_VERSION, GLOBAL_TYPES, HEADER_BYTES, MAGIC, MAX_GLOBALS,
+  DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, DELTA_FORMAT_VERSION, FORMAT_VERSION, HEADER_DELTA, GLOBAL_TYPES, HEADER_BYTES, MAGIC, MAX_GLOBALS,
   MAX_HOST_RECORD_BYTES, SECTION_DEFLATE, SECTION_HEADER_BYTES, SectionKind, TRAILER_BYTES,
   type HostRecord, type ImageContents, type ImageGlobal, type ImageLimits, type MemoryRun,
 } from "./format.ts";
 
 const WASM_PAGE = 65536;
 
-function corrupt(what: string): StasisError {
+export function corrupt(what: string): StasisError {
   return new StasisError("CORRUPT", `the image is damaged (${what}); use an earlier checkpoint or freeze the program again`);
 }
 
-function limit(what: string): StasisError {
+export function limit(what: string): StasisError {
   return new StasisError("LIMIT", `the image ${what}; if you trust it, raise the limit in the restore options`);
 }
 
 export interface ImageHeader {
   formatVersion: number;
+  /** A delta image (format v2, delta.ts): it needs its base to be read. */
+  delta: boolean;
   abi: number;
   moduleId: string;
   totalLength: number;
@@ -44,17 +46,25 @@ export function readHeader(image: Uint8Array): ImageHeader {
   if (image.length < HEADER_BYTES + TRAILER_BYTES) throw truncated(image.length, HEADER_BYTES + TRAILER_BYTES);
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   const formatVersion = view.getUint16(8, true);
-  if (formatVersion !== FORMAT_VERSION) {
-    throw new StasisError("UNSUPPORTED_VERSION", `the image has format version ${formatVersion}; this Stasis reads version ${FORMAT_VERSION}. Thaw it with the Stasis version that wrote it`);
+  if (formatVersion !== FORMAT_VERSION && formatVersion !== DELTA_FORMAT_VERSION) {
+    throw new StasisError("UNSUPPORTED_VERSION", `the image has format version ${formatVersion}; this Stasis reads versions ${FORMAT_VERSION} and ${DELTA_FORMAT_VERSION}. Thaw it with the Stasis version that wrote it`);
   }
   const totalLength = view.getBigUint64(48, true);
   if (BigInt(image.length) < totalLength) throw truncated(image.length, totalLength);
   if (BigInt(image.length) > totalLength) throw corrupt(`${BigInt(image.length) - totalLength} unexpected bytes after its end`);
   const end = image.length - TRAILER_BYTES;
-  if (crc32c(image.subarray(0, end)) !== view.getUint32(end, true)) throw corrupt("checksum mismatch");
+  if (imageChecksum(image.subarray(0, end)) !== view.getUint32(end, true)) throw corrupt("checksum mismatch");
+  // Version 1 left the flags reserved and unread; version 2 defines bit 0 (delta).
+  const flags = formatVersion === FORMAT_VERSION ? 0 : view.getUint16(10, true);
+  if (flags & ~HEADER_DELTA) throw corrupt(`unknown header flags ${flags}`);
   const abi = view.getUint32(12, true);
   const moduleId = Array.from(image.subarray(16, 48), (b) => b.toString(16).padStart(2, "0")).join("");
-  return { formatVersion, abi, moduleId, totalLength: image.length };
+  return { formatVersion, delta: (flags & HEADER_DELTA) !== 0, abi, moduleId, totalLength: image.length };
+}
+
+/** A delta handed where a full image is needed. */
+export function deltaAlone(): StasisError {
+  return new StasisError("BASE_MISMATCH", "this is a delta image: it holds only what changed since its base; thaw it with its chain (Runtime.restore(program, [base, ...deltas])) or merge the chain first (mergeImages)");
 }
 
 function truncated(have: number, need: number | bigint): StasisError {
@@ -63,6 +73,7 @@ function truncated(have: number, need: number | bigint): StasisError {
 
 export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): Promise<ImageContents> {
   const header = readHeader(image);
+  if (header.delta) throw deltaAlone();
   const maxMemory = limits.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   const maxModule = limits.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
@@ -106,7 +117,7 @@ export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): 
   };
 }
 
-function decodeMemory(payload: Uint8Array, maxMemory: number): ImageContents["memory"] {
+export function decodeMemory(payload: Uint8Array, maxMemory: number): ImageContents["memory"] {
   if (payload.length < 12) throw corrupt("memory section too short");
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const pages = view.getUint32(0, true);
@@ -133,7 +144,7 @@ function decodeMemory(payload: Uint8Array, maxMemory: number): ImageContents["me
   return { pages, chunkLog2, runs };
 }
 
-function decodeGlobals(payload: Uint8Array): ImageGlobal[] {
+export function decodeGlobals(payload: Uint8Array): ImageGlobal[] {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   if (payload.length < 4) throw corrupt("globals section too short");
   const count = view.getUint32(0, true);
@@ -148,7 +159,7 @@ function decodeGlobals(payload: Uint8Array): ImageGlobal[] {
   return globals;
 }
 
-function decodeHost(payload: Uint8Array): HostRecord {
+export function decodeHost(payload: Uint8Array): HostRecord {
   if (payload.length > MAX_HOST_RECORD_BYTES) throw limit("has a host record over 1 MiB");
   let record: unknown;
   try {

@@ -3,7 +3,7 @@
 // same contents always give the same bytes: decode → encode is the identity. Sections
 // write themselves into the image, so memory is copied once, straight from the
 // instance's memory into the image (unless it is deflated first).
-import { crc32c } from "./crc32c.ts";
+import { imageChecksum } from "./seal.ts";
 import {
   FORMAT_VERSION, GLOBAL_TYPES, HEADER_BYTES, MAGIC, SECTION_DEFLATE, SECTION_HEADER_BYTES, SectionKind, TRAILER_BYTES,
   type ImageContents,
@@ -112,7 +112,7 @@ function assemble(contents: ImageContents, sections: Section[]): Uint8Array<Arra
     s.writeTo(image, at + SECTION_HEADER_BYTES);
     at += SECTION_HEADER_BYTES + s.length;
   }
-  view.setUint32(at, crc32c(image.subarray(0, at)), true);
+  view.setUint32(at, imageChecksum(image.subarray(0, at)), true);
   return image;
 }
 

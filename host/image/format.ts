@@ -1,5 +1,8 @@
-// Stasis image format v1: the constants and the decoded shape. The byte layout is
-// specified in docs/IMAGE-FORMAT.md; encode.ts and decode.ts implement it.
+// Stasis image format: the constants and the decoded shape. The byte layout is
+// specified in docs/IMAGE-FORMAT.md; encode.ts and decode.ts implement full images,
+// delta.ts the delta images of format version 2 (header flag HEADER_DELTA, a base
+// section naming the image they apply to). Full images are still written as version 1:
+// they did not change, so every v1 reader reads them (see the doc's Compatibility).
 //
 //   header   magic "STASISIM" · u16 format version · u16 flags · u32 ABI version
 //            · 32-byte module id · u64 total length · u32 section count     (60 bytes)
@@ -10,6 +13,10 @@
 
 export const MAGIC = new TextEncoder().encode("STASISIM");
 export const FORMAT_VERSION = 1;
+/** Version 2: version 1 plus delta images. Readers take 1 and 2; deltas are written as 2. */
+export const DELTA_FORMAT_VERSION = 2;
+/** Header flag (v2): the image is a delta (delta.ts); its sections describe changes to its base. */
+export const HEADER_DELTA = 1;
 export const HEADER_BYTES = 60;
 export const SECTION_HEADER_BYTES = 24;
 export const TRAILER_BYTES = 4;
@@ -21,6 +28,8 @@ export const enum SectionKind {
   Module = 4,
   /** HMAC-SHA-256 of everything before it; always the last section (auth.ts). */
   Signature = 5,
+  /** Delta images only (v2): names the image the delta applies to (delta.ts). */
+  Base = 6,
 }
 
 /** Section flag: the payload is deflate-raw compressed; raw length is the inflated size. */
