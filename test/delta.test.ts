@@ -4,13 +4,13 @@
 // full rt.snapshot() byte for byte; thaws of the chain continue exactly as a run that was
 // never frozen. Plus the refusals: a delta on another base, alone, or tampered.
 import { describe, expect, it } from "vitest";
-import { DEFER, Runtime, StasisError, decodeImage, isDeltaImage, mergeImages, signImage, type Program } from "../host/index.ts";
+import { DEFER, Runtime, StasisError, decodeImage, isDeltaImage, mergeImages, signImage, type HostHandler, type Program } from "../host/index.ts";
 import { decodeDelta } from "../host/image/delta.ts";
 import { imageChecksum } from "../host/image/seal.ts";
 import { loadProgram } from "./helpers.ts";
 
 const LINEAGE = "0123456789abcdef0123456789abcdef";
-const handlers = { op: () => DEFER, main: () => DEFER };
+const handlers: Record<string, HostHandler> = { op: () => DEFER, main: () => DEFER };
 
 class Random {
   constructor(private state: number) {}
