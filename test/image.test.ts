@@ -102,7 +102,7 @@ describe("image decoding", () => {
   it("rejects_foreign_bytes with BAD_MAGIC and a future version with UNSUPPORTED_VERSION", async () => {
     expect(await rejection(new TextEncoder().encode("PK\x03\x04 definitely a zip file"))).toMatchObject({ code: "BAD_MAGIC" });
     const future = image.slice();
-    new DataView(future.buffer).setUint16(8, 2, true);
+    new DataView(future.buffer).setUint16(8, 3, true);
     expect(await rejection(resealed(future))).toMatchObject({ code: "UNSUPPORTED_VERSION" });
   });
 });

@@ -91,7 +91,7 @@ export function encodeDelta(delta: DeltaContents): Uint8Array<ArrayBuffer> {
   view.setUint16(8, DELTA_FORMAT_VERSION, true);
   view.setUint16(10, HEADER_DELTA, true);
   view.setUint32(12, delta.abi, true);
-  image.set(hexToBytes(delta.moduleId), 16);
+  image.set(moduleIdBytes(delta.moduleId), 16);
   view.setBigUint64(48, BigInt(total), true);
   view.setUint32(56, sections.length, true);
   let at = HEADER_BYTES;
@@ -134,6 +134,14 @@ export function encodeDelta(delta: DeltaContents): Uint8Array<ArrayBuffer> {
   }
   view.setUint32(at, imageChecksum(image.subarray(0, at)), true);
   return image;
+}
+
+let lastModuleId: [string, Uint8Array] = ["", new Uint8Array(0)];
+
+/** hexToBytes, remembered for the last module (a runtime writes many deltas of one). */
+function moduleIdBytes(id: string): Uint8Array {
+  if (lastModuleId[0] !== id) lastModuleId = [id, hexToBytes(id)];
+  return lastModuleId[1];
 }
 
 // ── decoding ────────────────────────────────────────────────────────────────────────
