@@ -2,12 +2,15 @@
 // last image a runtime produced or thawed from (its *trail*). host/image/delta.ts holds
 // the format; this file decides what goes into a delta.
 //
-// State machine of one runtime's trail:
+// State machine of one runtime's trail (the mirror, and the images known to hold its state):
 //
-//   (none) ─snapshot()─► last = that image, mirror dropped (rebuilt lazily from its bytes)
-//   (none) ─restore(chain)─► last = the chain's last image, mirror built lazily from the
-//                            decoded contents (which reference the chain's bytes)
-//   last ─snapshot({ since: last })─► delta; mirror updated in place; last = the delta
+//   no mirror ─snapshot()─► no mirror (nothing copied: full snapshots stay as cheap as before)
+//   any ─restore(image)─► no mirror;  restore(chain) ─► no mirror, the chain's last delta
+//                          remembered with its decoded contents (they reference the chain)
+//   any ─snapshot({ since })─► mirror of since's state (kept, or built: from the remembered
+//                          contents, or by decoding since, a full image), diffed to now
+//                          and updated in place ─► the delta is the mirror's holder
+//   mirror ─snapshot()─► the mirror diffed to now; the full image holds its state too
 //
 // The mirror is a copy of the state *as the last image records it*: a map chunk → 4 KiB
 // copy for every chunk the image holds (non-zero), and every global's bits. A delta
@@ -19,10 +22,11 @@
 // both sides are what full images would hold, base + deltas merge to the full image of
 // the same state, byte for byte, whatever captureState leaves out.
 //
-// `since` may be: the last image (same bytes, or the same image with a signature added
-// by signImage: the cheap, exact case); or any other full, uncompressed image of the
-// same module (the mirror is rebuilt from it, costing a decode: the delta then holds
-// what differs from that image). Anything else (an older delta, a compressed image,
+// `since` may be: the last image (same bytes, or the same delta with a signature added
+// by signImage: the cheap, exact case); or any full, uncompressed image of the same
+// module (the mirror is rebuilt from it, costing a decode: the delta then holds what
+// differs from that image; this is also how the first delta after a full snapshot or a
+// thaw of one image starts). Anything else (an older delta, a compressed image,
 // another module's image) fails BASE_MISMATCH: a delta of an older delta would need
 // that delta's whole chain.
 import { StasisError } from "./errors.ts";
@@ -33,15 +37,15 @@ import { HEADER_BYTES, SECTION_HEADER_BYTES, TRAILER_BYTES, type ImageContents, 
 /**
  * What Runtime.restore thaws: one full image, or a chain [full image, ...deltas]. With a
  * key every image of the chain must be signed with it. Returns the contents of the last
- * state and the image that holds it (the trail's last image).
+ * state and the chain.
  */
-export async function decodeForThaw(image: Uint8Array | readonly Uint8Array[], options: ImageLimits & { key?: ImageKey }): Promise<{ contents: ImageContents; last: Uint8Array }> {
+export async function decodeForThaw(image: Uint8Array | readonly Uint8Array[], options: ImageLimits & { key?: ImageKey }): Promise<{ contents: ImageContents; chain: readonly Uint8Array[] }> {
   const chain = image instanceof Uint8Array ? [image] : image;
   if (!Array.isArray(chain) || chain.length === 0 || !chain.every((i) => i instanceof Uint8Array)) {
     throw new StasisError("BAD_OPTION", "Runtime.restore takes the image as a Uint8Array, or a chain [full image, ...deltas] as an array of them");
   }
   if (options.key !== undefined) for (const each of chain) await verifyImageSignature(each, options.key);
-  return { contents: await decodeChain(chain, options), last: chain[chain.length - 1] };
+  return { contents: await decodeChain(chain, options), chain };
 }
 
 interface MirrorChunk {
@@ -65,35 +69,37 @@ const MAX_HOLDERS = 4;
 
 export class ImageTrail {
   /**
-   * Images that hold a state a delta can be taken from, newest last. With a mirror, all
-   * of them hold the mirror's state. Without one, each holds its own, known from its
-   * `contents` (a thawed chain's) or its bytes (a full image this runtime wrote).
+   * Images known to hold a state a delta can start from, newest last: with a mirror, all
+   * hold the mirror's state; without one, only a thawed chain's last image, with its
+   * contents. Bytes are kept for deltas only (small; needed to recognise a signed copy):
+   * a full image is recognised by its identity, and without a mirror any full image is
+   * decoded from `since` itself, so no runtime keeps a large image alive.
    */
-  private holders: { image: Uint8Array; id: ImageIdentity; contents: ImageContents | null }[] = [];
+  private holders: { id: ImageIdentity; delta: Uint8Array | null; contents: ImageContents | null }[] = [];
   private mirror: Mirror | null = null;
 
   /**
    * The runtime wrote the full image `image` of the state `now`. With a mirror (deltas in
    * use), the mirror is brought up to `now`, so a delta may be taken since this image or,
-   * if nothing changed in between, the one before it. Without one nothing is copied: the
-   * image is remembered, and read back if a delta names it.
+   * if nothing changed in between, the one before it. Without one nothing is copied or
+   * kept: a delta since this image decodes it.
    */
   produced(image: Uint8Array, now: ImageContents): void {
-    let unchanged = true;
-    if (this.mirror) {
-      const pages = this.mirror.pages;
-      // Both diffs run: each brings its half of the mirror up to `now`.
-      const { runs } = diffMemory(this.mirror, now);
-      const globals = diffGlobals(this.mirror, now.globals);
-      unchanged = runs.length === 0 && globals.length === 0 && pages === now.memory.pages;
-    }
-    this.hold(image, null, unchanged);
+    if (!this.mirror) return;
+    // Both diffs run: each brings its half of the mirror up to `now`.
+    const pages = this.mirror.pages;
+    const { runs } = diffMemory(this.mirror, now);
+    const globals = diffGlobals(this.mirror, now.globals);
+    this.hold({ id: imageIdentity(image), delta: null, contents: null }, runs.length === 0 && globals.length === 0 && pages === now.memory.pages);
   }
 
-  /** The runtime was thawed from a chain ending in `image`, whose state is `contents`. */
-  thawed(image: Uint8Array, contents: ImageContents): void {
+  /** The runtime was thawed from `chain`, whose last state is `contents`. */
+  thawed(chain: readonly Uint8Array[], contents: ImageContents): void {
     this.mirror = null;
-    this.hold(image, contents, false);
+    this.holders = [];
+    // A single full image is decoded again if a delta names it; a chain's last image is a delta, kept with its state.
+    const last = chain[chain.length - 1];
+    if (chain.length > 1) this.hold({ id: imageIdentity(last), delta: last, contents }, false);
   }
 
   /** A delta from `since` to `now` (the state captureState reports); `now` becomes the trail's state. */
@@ -104,24 +110,20 @@ export class ImageTrail {
     const { runs, pages } = diffMemory(mirror, now);
     const globals = diffGlobals(mirror, now.globals);
     const image = encodeDelta({ abi: now.abi, moduleId: now.moduleId, base: imageIdentity(since), memory: { pages, chunkLog2: mirror.chunkLog2, runs }, globals, host: now.host });
-    this.hold(image, null, runs.length === 0 && globals.length === 0 && pages === pagesBefore);
+    this.hold({ id: imageIdentity(image), delta: image, contents: null }, runs.length === 0 && globals.length === 0 && pages === pagesBefore);
     return image;
   }
 
-  /** Remembers `image`; the others stay if they hold the same state (or, without a mirror, their own). */
-  private hold(image: Uint8Array, contents: ImageContents | null, keepOthers: boolean): void {
+  private hold(holder: { id: ImageIdentity; delta: Uint8Array | null; contents: ImageContents | null }, keepOthers: boolean): void {
     if (!keepOthers) this.holders = [];
-    this.holders.push({ image, id: imageIdentity(image), contents });
+    this.holders.push(holder);
     if (this.holders.length > MAX_HOLDERS) this.holders.shift();
   }
 
   private mirrorFor(since: Uint8Array, now: ImageContents): Mirror {
-    const holder = this.holders.find((h) => sameState(since, h.image, h.id));
-    if (holder && (this.mirror || holder.contents || !isDeltaImage(holder.image))) {
-      // No mirror yet: the holder's state is its thawed contents, or the full image this runtime wrote.
-      this.mirror ??= mirrorOf(holder.contents ?? decodeFullSync(holder.image)!);
-      return this.mirror;
-    }
+    const holder = this.holders.find((h) => sameState(since, h.id, h.delta));
+    if (holder && this.mirror) return this.mirror;
+    if (holder?.contents) return (this.mirror = mirrorOf(holder.contents));
     if (isDeltaImage(since)) {
       throw new StasisError("BASE_MISMATCH", "snapshot({ since }) got a delta image that is not the last image this runtime produced or thawed from; pass that one, or a full image");
     }
@@ -136,16 +138,16 @@ export class ImageTrail {
   }
 }
 
-/** `since` holds the state of `last`: the same bytes, or `last` signed (signImage). */
-function sameState(since: Uint8Array, last: Uint8Array, id: ImageIdentity): boolean {
-  if (since === last) return true;
-  if (since.length === id.length) {
-    const other = imageIdentity(since);
-    return other.checksum === id.checksum && equalBytes(since, last, 16, 48);
-  }
-  // signImage(last): the header's length and count differ, then the same sections, then the signature.
-  if (since.length !== last.length + SIGNED_EXTRA) return false;
-  return equalBytes(since, last, 0, 48) && equalBytes(since, last, HEADER_BYTES, last.length - TRAILER_BYTES) && isDeltaImage(since) === isDeltaImage(last);
+/**
+ * `since` holds the state of the image with identity `id`: the same length and checksum,
+ * or (for a delta, whose bytes are kept) that delta signed by signImage.
+ */
+function sameState(since: Uint8Array, id: ImageIdentity, delta: Uint8Array | null): boolean {
+  if (since === delta) return true;
+  if (since.length === id.length) return imageIdentity(since).checksum === id.checksum;
+  // signImage(delta): the header's length and count differ, then the same sections, then the signature.
+  if (!delta || since.length !== delta.length + SIGNED_EXTRA) return false;
+  return equalBytes(since, delta, 0, 48) && equalBytes(since, delta, HEADER_BYTES, delta.length - TRAILER_BYTES);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array, from: number, to: number): boolean {

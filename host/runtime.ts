@@ -186,7 +186,7 @@ export class Runtime {
   }
 
   private static async thaw(program: Program | null, image: Uint8Array | readonly Uint8Array[], options: RestoreOptions): Promise<Runtime> {
-    const { contents, last } = await decodeForThaw(image, options);
+    const { contents, chain } = await decodeForThaw(image, options);
     if (contents.abi !== ABI_VERSION) {
       throw new StasisError("UNSUPPORTED_VERSION", `the image was frozen under Stasis ABI ${contents.abi}, this host speaks ABI ${ABI_VERSION}; thaw it with the Stasis version that wrote it`);
     }
@@ -207,7 +207,7 @@ export class Runtime {
       rt.stasis.__stasis_reannounce_calls();
     });
     rt.state = contents.host.done ? "done" : "ready";
-    rt.trail.thawed(last, contents);
+    rt.trail.thawed(chain, contents);
     const { lineage, inherited } = contents.host;
     rt.lineage = new Lineage(lineage ?? legacyLineage(contents.host.seed), new Map(inherited ?? []));
     const pending = rt.pendingCalls();
