@@ -8,6 +8,7 @@
 // `node dist/bench/delta.js [cycles]` prints it alone.
 import { DEFER, Runtime, type Program } from "../host/index.ts";
 import { loadProgram } from "./load.ts";
+import { performance } from "node:perf_hooks";
 import { median } from "./stats.ts";
 
 export interface DeltaCycle {
@@ -27,11 +28,21 @@ export interface DeltaCycle {
   bareInstanceUs: number;
   /** deltaCycleUs / bareInstanceUs (issue 12's goal: ≤ 0.75). */
   ratio: number;
+  /** The same medians in wall-clock µs (performance.now): delta cycle, full cycle, bare instance. */
+  wallUs: { deltaCycle: number; fullCycle: number; bareInstance: number };
 }
 
 function cpuUs(): number {
   const { user, system } = process.cpuUsage();
   return user + system;
+}
+
+/** [CPU µs, wall µs] of `work`. */
+function timed(work: () => void): [number, number] {
+  const cpu = cpuUs();
+  const wall = performance.now();
+  work();
+  return [cpuUs() - cpu, (performance.now() - wall) * 1000];
 }
 
 /** The program the cycle runs (bench/programs/delta-waiter.ts). */
@@ -45,15 +56,16 @@ async function resident(program: Program): Promise<Runtime> {
   return rt;
 }
 
-/** One cycle: answer the pending call, step until main waits again, freeze. Returns [cycle µs, snapshot µs, image]. */
-function cycle(rt: Runtime, freeze: () => Uint8Array): [number, number, Uint8Array] {
+/** One cycle: answer the pending call, step until main waits again, freeze. Returns [cycle µs, snapshot µs, image, wall µs]. */
+function cycle(rt: Runtime, freeze: () => Uint8Array): [number, number, Uint8Array, number] {
+  const wall = performance.now();
   const start = cpuUs();
   rt.complete(rt.pendingCalls()[0].id, "payload");
   rt.step();
   const frozenAt = cpuUs();
   const image = freeze();
   const end = cpuUs();
-  return [end - start, end - frozenAt, image];
+  return [end - start, end - frozenAt, image, (performance.now() - wall) * 1000];
 }
 
 export async function measureDeltaCycle(cycles = 5000, program?: Program): Promise<DeltaCycle> {
@@ -64,16 +76,16 @@ export async function measureDeltaCycle(cycles = 5000, program?: Program): Promi
   let previous: Uint8Array = deltaRt.snapshot();
   const delta: number[][] = [];
   for (let i = 0; i < warmup + cycles; i++) {
-    const [us, snapUs, image] = cycle(deltaRt, () => deltaRt.snapshot({ since: previous }));
+    const [us, snapUs, image, wallUs] = cycle(deltaRt, () => deltaRt.snapshot({ since: previous }));
     previous = image;
-    if (i >= warmup) delta.push([us, snapUs, image.length]);
+    if (i >= warmup) delta.push([us, snapUs, image.length, wallUs]);
   }
 
   const fullRt = await resident(program);
   const full: number[][] = [];
   for (let i = 0; i < warmup + cycles; i++) {
-    const [us, snapUs, image] = cycle(fullRt, () => fullRt.snapshot());
-    if (i >= warmup) full.push([us, snapUs, image.length]);
+    const [us, snapUs, image, wallUs] = cycle(fullRt, () => fullRt.snapshot());
+    if (i >= warmup) full.push([us, snapUs, image.length, wallUs]);
   }
 
   const imports: WebAssembly.Imports = {};
@@ -81,16 +93,15 @@ export async function measureDeltaCycle(cycles = 5000, program?: Program): Promi
     if (kind !== "function") continue;
     (imports[module] ??= {})[name] = () => 0;
   }
-  const bare: number[] = [];
+  const bare: number[][] = [];
   for (let i = 0; i < warmup + cycles; i++) {
-    const start = cpuUs();
-    new WebAssembly.Instance(program.module, imports);
-    if (i >= warmup) bare.push(cpuUs() - start);
+    const us = timed(() => new WebAssembly.Instance(program.module, imports));
+    if (i >= warmup) bare.push(us);
   }
 
   const column = (rows: number[][], i: number) => rows.map((row) => row[i]);
   const deltaCycleUs = median(column(delta, 0));
-  const bareInstanceUs = median(bare);
+  const bareInstanceUs = median(column(bare, 0));
   return {
     deltaCycleUs,
     deltaCycleMeanUs: column(delta, 0).reduce((a, b) => a + b, 0) / cycles,
@@ -101,6 +112,7 @@ export async function measureDeltaCycle(cycles = 5000, program?: Program): Promi
     fullSnapshotUs: median(column(full, 1)),
     bareInstanceUs,
     ratio: deltaCycleUs / bareInstanceUs,
+    wallUs: { deltaCycle: median(column(delta, 3)), fullCycle: median(column(full, 3)), bareInstance: median(column(bare, 1)) },
   };
 }
 
