@@ -12,7 +12,8 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { decodeImage, isImageSigned, Program, Runtime, StasisError, type PrintLevel } from "../host/index.ts";
-import { CheckpointWriter, loadImage } from "../host/node/index.ts";
+import { CheckpointWriter, loadImageChain } from "../host/node/index.ts";
+import { decodeChain, mergeImages } from "../host/image/delta.ts";
 import { checkWritable, cliMessage, helpText, ignoreClosedStdout, ioError, normalizeArgs, optionError, USAGE } from "./cli-help.ts";
 import type { BuildResult } from "./index.ts";
 import { slicer } from "./slicer.ts";
@@ -97,7 +98,8 @@ async function drive(rt: Runtime, options: DriveOptions): Promise<void> {
   const { checkpoint } = options;
   // Holds the checkpoint file's lock for the whole run: a second writer fails LOCKED.
   const writer = checkpoint ? await CheckpointWriter.open(checkpoint) : null;
-  const save = writer ? async () => writer.save(await seal(rt.snapshot({ embed: options.embed }))) : async () => {};
+  // A delta since the last save while the chain is short, else a full image (host/node/chain-store.ts).
+  const save = writer ? async () => writer.saveState((since) => (since ? rt.snapshot({ since }) : rt.snapshot({ embed: options.embed })), seal) : async () => {};
   const progress = process.stderr.isTTY;
   const started = Date.now();
   let interrupted = false;
@@ -173,11 +175,19 @@ async function run(args: string[]): Promise<void> {
   });
 }
 
-async function readImageArgument(path: string): Promise<Uint8Array<ArrayBuffer>> {
-  if (path !== "-") return loadImage(path);
+/** The image at `path` as its chain: a base, then the deltas a checkpoint wrote after it. */
+async function readImageArgument(path: string): Promise<Uint8Array<ArrayBuffer>[]> {
+  if (path !== "-") return loadImageChain(path);
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return new Uint8Array(Buffer.concat(chunks));
+  return [new Uint8Array(Buffer.concat(chunks))];
+}
+
+/** checkSignature over every image of a chain. */
+async function checkChainSignature(chain: Uint8Array[]): Promise<boolean> {
+  let signed = false;
+  for (const image of chain) signed = await checkSignature(image);
+  return signed;
 }
 
 async function resume(args: string[]): Promise<void> {
@@ -192,12 +202,12 @@ async function resume(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError("resume takes one image (or - for standard input)");
   if (values.every !== undefined && values.checkpoint === undefined && positionals[0] === "-") throw new UsageError("--every sets how often checkpoints are written: an image read from standard input needs --checkpoint <state.img>");
   const budget = integerOption(values.budget, "budget");
-  const image = await readImageArgument(positionals[0]);
-  const contents = await decodeImage(image);
+  const chain = await readImageArgument(positionals[0]);
+  const contents = await decodeChain(chain);
   // With STASIS_IMAGE_KEY, only images signed with it; a signed image's embedded module is trusted.
-  const signed = await checkSignature(image);
+  const signed = await checkChainSignature(chain);
   const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: values["trust-embedded"] === true || signed });
-  const rt = await Runtime.restore(program, image, { print, onTaskletFailure, fork: values.fork === true });
+  const rt = await Runtime.restore(program, chain, { print, onTaskletFailure, fork: values.fork === true });
   if (rt.done) {
     process.stderr.write("stasis: the program in this image had already finished\n");
     return;
@@ -227,7 +237,8 @@ async function inspect(args: string[]): Promise<void> {
     options: { program: { type: "string" }, json: { type: "boolean" }, tasklets: { type: "boolean" }, "time-limit": { type: "string" } },
   });
   if (positionals.length !== 1) throw new UsageError("inspect takes one image");
-  const image = await readImageArgument(positionals[0]);
+  const chain = await readImageArgument(positionals[0]);
+  const image = chain.length === 1 ? chain[0] : await mergeImages(chain[0], ...chain.slice(1));
   const contents = await decodeImage(image);
   const storedBytes = contents.memory.runs.reduce((sum, run) => sum + run.data.length, 0);
   let tasklets: ReturnType<Runtime["tasklets"]> | null = null;
@@ -242,7 +253,7 @@ async function inspect(args: string[]): Promise<void> {
   }
   // Thawing runs module code: only when asked, in a worker stopped after the time limit.
   if (values.tasklets) {
-    await checkSignature(image);
+    await checkChainSignature(chain);
     try {
       const program = await chooseProgram(contents, { explicit: values.program, imagePath: positionals[0], trustEmbedded: true });
       ({ tasklets, calls } = await inspectInWorker(image, program, durationOption(values["time-limit"] ?? "10s", "time-limit")));
@@ -265,7 +276,7 @@ async function inspect(args: string[]): Promise<void> {
     memoryBytes: contents.memory.pages * 65536,
     memoryStoredBytes: storedBytes,
     globals: contents.globals.length,
-    signature: await signatureStatus(image),
+    signature: await signatureStatus(chain[chain.length - 1]),
     tasklets,
     stacks,
     pendingCalls: calls,

@@ -11,7 +11,8 @@
 //                             CORRUPT, LIMIT (nothing is allocated before the check),
 //                             NOT_FROZEN (no image where one was expected),
 //                             MISSING_HANDLER (it waits on host calls nobody can answer),
-//                             UNSIGNED / BAD_SIGNATURE (a key was given: no or a wrong HMAC)
+//                             UNSIGNED / BAD_SIGNATURE (a key was given: no or a wrong HMAC),
+//                             BASE_MISMATCH (a delta image without its base, or with another)
 //   the machine               IO_ERROR (a file could not be read or written: the path and why),
 //                             LOCKED (another writer checkpoints to the same file),
 //                             MISSING_TOOLCHAIN (building without assemblyscript/binaryen)
@@ -56,7 +57,8 @@ export type StasisErrorCode =
   | "FLEET_LOCKED"
   | "FLEET_NOT_FOUND"
   | "FLEET_CONFLICT"
-  | "STEP_TIMEOUT";
+  | "STEP_TIMEOUT"
+  | "BASE_MISMATCH";
 
 export interface StasisErrorDetails {
   /** The tasklet the error happened in, when there is one. */

@@ -8,6 +8,7 @@ export {
 export type { PrintLevel } from "./imports.ts";
 export { DEFER, type HostCall, type HostHandler, type HostReply } from "./hostcalls.ts";
 export { compressImage, decodeImage, encodeImage, readHeader, verifyImage, type ImageContents, type ImageHeader, type ImageLimits } from "./image/index.ts";
+export { isDeltaImage, mergeImages } from "./image/delta.ts";
 export { importImageKey, isImageSigned, signImage, verifyImageSignature, type ImageKey } from "./image/auth.ts";
 export { StasisError, type StasisErrorCode } from "./errors.ts";
 export type { ProgramMetadata, TaskletStatus, WaitReason } from "./abi.ts";

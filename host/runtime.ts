@@ -44,8 +44,7 @@ import { consolePrint, type PrintLevel } from "./imports.ts";
 import { newArrayBuffer, newInstance, publicExports, type InstanceSlot } from "./instance.ts";
 import { legacyLineage, Lineage, newLineage } from "./lineage.ts";
 import { Program } from "./program.ts";
-import { decodeImage } from "./image/decode.ts";
-import { verifyImageSignature, type ImageKey } from "./image/auth.ts";
+import type { ImageKey } from "./image/auth.ts";
 import { encodeImage } from "./image/encode.ts";
 import type { HostRecord, ImageLimits } from "./image/format.ts";
 import { ABI_VERSION } from "./abi.ts";
@@ -53,6 +52,7 @@ import { applyState, captureState, nonzeroChunks, type Instance } from "./state.
 import { CHUNK_LOG2 } from "./image/format.ts";
 import { withStacks, type TaskletStack } from "./stacks.ts";
 import { isolationContext, type TaskletFailure } from "./isolate.ts";
+import { decodeForThaw, ImageTrail } from "./dirty.ts";
 
 export interface HostOptions {
   /** Receives each line the program prints (console.log, .warn, …) with its level. Default: the host's console. */
@@ -92,6 +92,12 @@ export interface RestoreOptions extends ImageLimits, HostOptions {
 export interface SnapshotOptions {
   /** Put the program's .wasm inside the image, so the image alone can be thawed. */
   embed?: boolean;
+  /**
+   * Write a delta image: only what changed since `since`, the last image this runtime
+   * produced or thawed from (or any full uncompressed image of the same module). Thaw it
+   * with its chain, Runtime.restore(program, [base, ...deltas]); see host/dirty.ts.
+   */
+  since?: Uint8Array;
 }
 
 export interface StepOptions {
@@ -146,6 +152,8 @@ export class Runtime {
   /** rt.exports or rt.memory was handed out: code outside may still reach the instance, so it is not pooled. */
   private exposed = false;
   private readonly stasis: StasisExports;
+  /** The last image produced or thawed from, for snapshot({ since }) (dirty.ts). */
+  private readonly trail = new ImageTrail();
 
   private constructor(
     readonly program: Program,
@@ -180,8 +188,9 @@ export class Runtime {
    * Thaws an image into a new runtime that continues where the frozen one stopped.
    * `program` must be the module the image was taken from (checked by module id); pass
    * null to use the module embedded in the image. Each call gives an independent runtime.
+   * `image` may be a chain [full image, ...deltas] (snapshot({ since })), applied in order.
    */
-  static async restore(program: Program | null, image: Uint8Array, options: RestoreOptions = {}): Promise<Runtime> {
+  static async restore(program: Program | null, image: Uint8Array | readonly Uint8Array[], options: RestoreOptions = {}): Promise<Runtime> {
     try {
       return await Runtime.thaw(program, image, options);
     } catch (error) {
@@ -191,10 +200,8 @@ export class Runtime {
     }
   }
 
-  private static async thaw(program: Program | null, image: Uint8Array, options: RestoreOptions): Promise<Runtime> {
-    if (!(image instanceof Uint8Array)) throw new StasisError("BAD_OPTION", "Runtime.restore takes the image as a Uint8Array");
-    if (options.key !== undefined) await verifyImageSignature(image, options.key);
-    const contents = await decodeImage(image, options);
+  private static async thaw(program: Program | null, image: Uint8Array | readonly Uint8Array[], options: RestoreOptions): Promise<Runtime> {
+    const { contents, chain } = await decodeForThaw(image, options);
     if (contents.abi !== ABI_VERSION) {
       throw new StasisError("UNSUPPORTED_VERSION", `the image was frozen under Stasis ABI ${contents.abi}, this host speaks ABI ${ABI_VERSION}; thaw it with the Stasis version that wrote it`);
     }
@@ -225,6 +232,7 @@ export class Runtime {
       rt.stasis.__stasis_reannounce_calls();
     });
     rt.state = contents.host.done ? "done" : "ready";
+    rt.trail.thawed(chain, contents);
     const pending = rt.pendingCalls();
     if (options.fork) rt.lineage = rt.lineage.fork(pending.map((c) => c.id));
     const missing = [...new Set(pending.map((c) => c.name))].filter((name) => !hasHandler(rt.handlers, name));
@@ -283,12 +291,16 @@ export class Runtime {
     const inherited = this.lineage.inheritedEntries();
     if (inherited.length > 0) host.inherited = inherited;
     if (this.program.source !== undefined) host.program = this.program.source;
+    if (options.since !== undefined && options.embed) throw new StasisError("BAD_OPTION", "a delta image (since) cannot embed the module; embed it in the full image the chain starts from");
     let nonzero: [number, number][] = [];
     const image = this.enter(() => {
       const contents = captureState(this.instance, host, options.embed ? this.program.bytes : undefined);
       const chunk = 2 ** contents.memory.chunkLog2;
       nonzero = contents.memory.runs.map((run) => [run.firstChunk, run.firstChunk + run.data.length / chunk]);
-      return encodeImage(contents);
+      if (options.since !== undefined) return this.trail.delta(options.since, contents);
+      const full = encodeImage(contents);
+      this.trail.produced(full, contents);
+      return full;
     });
     // Until the module runs again, its non-zero chunks are the image's (pool.ts reuse).
     this.slot.nonzero = nonzero;

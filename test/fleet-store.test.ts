@@ -9,6 +9,8 @@ import { openPgStore } from "../host/node/fleet/pg-store.ts";
 import { SCHEMA_VERSION } from "../host/node/fleet/schema.ts";
 import type { FleetStore, StepCommit } from "../host/node/fleet/store.ts";
 import { postgresAvailable, startPgCluster, type PgCluster } from "./pg-cluster.ts";
+import { DEFER, Runtime } from "../host/index.ts";
+import { loadProgram } from "./helpers.ts";
 
 interface Backend {
   name: string;
@@ -90,6 +92,43 @@ for (const backend of backends) {
       if (other) expect(await other.list()).toEqual(await store.list());
       expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(1);
     });
+
+    it("keeps a chain: a delta commit joins the image, a full commit replaces both; the embedded store keeps full images only", async () => {
+      const rt = await Runtime.start(await loadProgram("churn.ts"), { print: () => {}, handlers: { op: () => DEFER, main: () => DEFER }, seed: 3 });
+      const advance = () => {
+        for (const call of rt.pendingCalls()) rt.complete(call.id, call.name === "main" ? "0" : "a2000");
+        rt.step();
+      };
+      advance();
+      const id = await fresh();
+      const claimOf = async () => (await store.claim("chain", 10, 60_000)).find((c) => c.id === id)!;
+      let claim = await claimOf();
+      const base = rt.snapshot();
+      expect((await store.commit(id, claim.epoch, step({ image: base }))).ok).toBe(true);
+      claim = await claimOf();
+      expect(claim.deltas).toEqual([]);
+      advance();
+      const delta = rt.snapshot({ since: base });
+      if (claim.maxDeltas === 0) {
+        await expect(store.commit(id, claim.epoch, step({ image: delta, delta: true }))).rejects.toMatchObject({ code: "BAD_OPTION" });
+        return;
+      }
+      expect(claim.maxDeltas).toBeGreaterThan(0);
+      expect((await store.commit(id, claim.epoch, step({ image: delta, delta: true }))).ok).toBe(true);
+      claim = await claimOf();
+      expect(Buffer.from(claim.image!).equals(Buffer.from(base))).toBe(true);
+      expect(claim.deltas.map((d) => Buffer.from(d).equals(Buffer.from(delta)))).toEqual([true]);
+      expect(Buffer.from((await store.image(id))!).equals(Buffer.from(rt.snapshot()))).toBe(true);
+      // A fenced-off delta changes nothing; a full image clears the chain.
+      expect((await store.commit(id, claim.epoch - 1, step({ image: delta, delta: true }))).ok).toBe(false);
+      advance();
+      const full = rt.snapshot();
+      expect((await store.commit(id, claim.epoch, step({ image: full }))).ok).toBe(true);
+      claim = await claimOf();
+      expect(claim.deltas).toEqual([]);
+      expect(Buffer.from(claim.image!).equals(Buffer.from(full))).toBe(true);
+      await store.commit(id, claim.epoch, step({ image: full, status: "done" }));
+    }, 60_000);
 
     it("claim bumps the epoch, sets owner and lease, and hands a computation to one claimer only", async () => {
       const id = await fresh();

@@ -8,12 +8,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../build/paths.ts";
-import { StasisError } from "../host/index.ts";
-import { CheckpointWriter, loadImage, lockPathFor, saveImage } from "../host/node/index.ts";
+import { DEFER, Runtime, StasisError, isDeltaImage, type HostHandler } from "../host/index.ts";
+import { CheckpointWriter, loadImage, loadImageChain, lockPathFor, saveImage } from "../host/node/index.ts";
+import { loadProgram } from "./helpers.ts";
 
 const exec = promisify(execFile);
 const cli = join(packageRoot(), "dist", "build", "cli.js");
 const writerScript = join(packageRoot(), "test", "child", "writer.mjs");
+const chainWriterScript = join(packageRoot(), "test", "child", "chain-writer.mjs");
 let dir: string;
 
 beforeAll(async () => {
@@ -36,9 +38,9 @@ async function rejection(promise: Promise<unknown>): Promise<StasisError> {
 }
 
 /** Starts the writer child and resolves once it printed `line` (the event, not a delay). */
-function startChild(args: string[], line: string): Promise<ChildProcess> {
+function startChild(args: string[], line: string, script = writerScript): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [writerScript, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     child.stdout!.on("data", (chunk: Buffer) => {
       if (chunk.toString().includes(line)) resolve(child);
     });
@@ -181,5 +183,83 @@ describe("checkpoint files", () => {
     await writeFile(big, new Uint8Array(16 << 20));
     expect((await rejection(loadImage(big, { maxMemoryBytes: 1 << 16, maxModuleBytes: 1 << 16 }))).code).toBe("LIMIT");
     expect((await rejection(loadImage(join(sub, "none.img")))).code).toBe("NOT_FROZEN");
+  });
+
+  describe("a base and a chain of deltas (chain-store.ts)", () => {
+    const churnHandlers: Record<string, HostHandler> = { op: () => DEFER, main: () => DEFER };
+
+    async function churning() {
+      const program = await loadProgram("churn.ts");
+      const rt = await Runtime.start(program, { print: () => {}, handlers: churnHandlers, seed: 1 });
+      const advance = (n: number) => {
+        for (const call of rt.pendingCalls()) rt.complete(call.id, call.name === "main" ? "0" : ["a3000", "f1", "y1", "s7"][(n + call.id) % 4]);
+        rt.step({ budget: 20 });
+      };
+      return { program, rt, advance };
+    }
+
+    it("saveState writes deltas after a base, compacts every maxDeltas, and loads as the latest state", async () => {
+      const sub = await fresh("chain");
+      const state = join(sub, "state.img");
+      const { rt, advance } = await churning();
+      const writer = await CheckpointWriter.open(state, { maxDeltas: 3, maxDeltaBytes: 1 << 30 });
+      const files: string[][] = [];
+      for (let n = 0; n < 9; n++) {
+        advance(n);
+        await writer.saveState((since) => (since ? rt.snapshot({ since }) : rt.snapshot()));
+        files.push((await readdir(sub)).filter((f) => f.startsWith("state.img") && !f.endsWith(".lock")).sort());
+        const chain = await loadImageChain(state);
+        expect(chain.length).toBe(1 + (n % 4));
+        expect(chain.slice(1).every(isDeltaImage)).toBe(true);
+        expect(Buffer.from(await loadImage(state)).equals(Buffer.from(rt.snapshot()))).toBe(true);
+      }
+      await writer.close();
+      expect(files[3]).toEqual(["state.img", "state.img.d1", "state.img.d2", "state.img.d3"]);
+      expect(files[4]).toEqual(["state.img"]);
+      // The byte bound: a chain never holds more delta bytes than its base (the default).
+      const bounded = await CheckpointWriter.open(join(sub, "bounded.img"), { maxDeltas: 100 });
+      for (let n = 0; n < 6; n++) {
+        advance(n);
+        await bounded.saveState((since) => (since ? rt.snapshot({ since }) : rt.snapshot()));
+        const chain = await loadImageChain(join(sub, "bounded.img"));
+        const deltaBytes = chain.slice(1).reduce((sum, d) => sum + d.length, 0);
+        expect(deltaBytes - chain[chain.length - 1].length).toBeLessThan(chain[0].length);
+      }
+      await bounded.close();
+    });
+
+    it("ignores deltas left over from an older chain (a kill between a compaction and their removal)", async () => {
+      const sub = await fresh("stale");
+      const state = join(sub, "state.img");
+      const { rt, advance } = await churning();
+      const writer = await CheckpointWriter.open(state);
+      advance(0);
+      await writer.saveState((since) => (since ? rt.snapshot({ since }) : rt.snapshot()));
+      advance(1);
+      await writer.saveState((since) => (since ? rt.snapshot({ since }) : rt.snapshot()));
+      const stale = await readFile(join(sub, "state.img.d1"));
+      advance(2);
+      await writer.save(rt.snapshot()); // a new base; the old delta is removed …
+      await writer.close();
+      await writeFile(join(sub, "state.img.d1"), stale); // … or was not, when the writer died first
+      expect((await loadImageChain(state)).length).toBe(1);
+      expect(Buffer.from(await loadImage(state)).equals(Buffer.from(rt.snapshot()))).toBe(true);
+    });
+
+    it("a writer killed at any point leaves a chain that loads and thaws", async () => {
+      const sub = await fresh("chain-killed");
+      const state = join(sub, "state.img");
+      const { program } = await churning();
+      const wasm = join(sub, "churn.wasm");
+      await writeFile(wasm, program.bytes!);
+      for (let attempt = 0; attempt < 8; attempt++) {
+        // Kill after a varying number of saves: mid-delta, mid-compaction or between them.
+        const child = await startChild([wasm, state], `saved ${1 + ((attempt * 5) % 11)}\n`, chainWriterScript);
+        await kill(child);
+        const chain = await loadImageChain(state);
+        const rt = await Runtime.restore(program, chain, { handlers: churnHandlers, print: () => {} });
+        expect(rt.pendingCalls().length).toBeGreaterThan(0);
+      }
+    }, 120_000);
   });
 });

@@ -13,7 +13,7 @@ import { imageChecksum } from "./checksum.ts";
 import { bytesToHex } from "./hex.ts";
 import { inflate, memoryInspector } from "./inflate.ts";
 import {
-  DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, FORMAT_VERSION, GLOBAL_TYPES, READABLE_FORMAT_VERSIONS, HEADER_BYTES, MAGIC, MAX_GLOBALS,
+  DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, FORMAT_VERSION, GLOBAL_TYPES, HEADER_BYTES, HEADER_DELTA, MAGIC, MAX_GLOBALS, READABLE_FORMAT_VERSIONS,
   MAX_HOST_RECORD_BYTES, SECTION_DEFLATE, SECTION_HEADER_BYTES, SectionKind, TRAILER_BYTES,
   type HostRecord, type ImageContents, type ImageGlobal, type ImageLimits, type MemoryRun,
 } from "./format.ts";
@@ -25,16 +25,18 @@ function u64(view: DataView, at: number): number {
   return view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32;
 }
 
-function corrupt(what: string): StasisError {
+export function corrupt(what: string): StasisError {
   return new StasisError("CORRUPT", `the image is damaged (${what}); use an earlier checkpoint or freeze the program again`);
 }
 
-function limit(what: string): StasisError {
+export function limit(what: string): StasisError {
   return new StasisError("LIMIT", `the image ${what}; if you trust it, raise the limit in the restore options`);
 }
 
 export interface ImageHeader {
   formatVersion: number;
+  /** A delta image (format v2, delta.ts): it needs its base to be read. */
+  delta: boolean;
   abi: number;
   moduleId: string;
   totalLength: number;
@@ -61,9 +63,17 @@ export function readHeader(image: Uint8Array): ImageHeader {
   }
   const end = image.length - TRAILER_BYTES;
   if (imageChecksum(formatVersion, image.subarray(0, end)) !== view.getUint32(end, true)) throw corrupt("checksum mismatch");
+  // Version 1 left the flags reserved and unread; version 2 defines bit 0 (delta).
+  const flags = formatVersion === 1 ? 0 : view.getUint16(10, true);
+  if (flags & ~HEADER_DELTA) throw corrupt(`unknown header flags ${flags}`);
   const abi = view.getUint32(12, true);
   const moduleId = bytesToHex(image.subarray(16, 48));
-  return { formatVersion, abi, moduleId, totalLength: image.length };
+  return { formatVersion, delta: (flags & HEADER_DELTA) !== 0, abi, moduleId, totalLength: image.length };
+}
+
+/** A delta handed where a full image is needed. */
+export function deltaAlone(): StasisError {
+  return new StasisError("BASE_MISMATCH", "this is a delta image: it holds only what changed since its base; thaw it with its chain (Runtime.restore(program, [base, ...deltas])) or merge the chain first (mergeImages)");
 }
 
 function truncated(have: number, need: number | bigint): StasisError {
@@ -72,6 +82,7 @@ function truncated(have: number, need: number | bigint): StasisError {
 
 export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): Promise<ImageContents> {
   const header = readHeader(image);
+  if (header.delta) throw deltaAlone();
   const maxMemory = limits.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   const maxModule = limits.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
@@ -118,7 +129,7 @@ export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): 
   };
 }
 
-function decodeMemory(payload: Uint8Array, maxMemory: number): ImageContents["memory"] {
+export function decodeMemory(payload: Uint8Array, maxMemory: number): ImageContents["memory"] {
   if (payload.length < 12) throw corrupt("memory section too short");
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const pages = view.getUint32(0, true);
@@ -145,7 +156,7 @@ function decodeMemory(payload: Uint8Array, maxMemory: number): ImageContents["me
   return { pages, chunkLog2, runs };
 }
 
-function decodeGlobals(payload: Uint8Array): ImageGlobal[] {
+export function decodeGlobals(payload: Uint8Array): ImageGlobal[] {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   if (payload.length < 4) throw corrupt("globals section too short");
   const count = view.getUint32(0, true);
@@ -162,7 +173,7 @@ function decodeGlobals(payload: Uint8Array): ImageGlobal[] {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function decodeHost(payload: Uint8Array): HostRecord {
+export function decodeHost(payload: Uint8Array): HostRecord {
   if (payload.length > MAX_HOST_RECORD_BYTES) throw limit("has a host record over 1 MiB");
   let record: unknown;
   try {

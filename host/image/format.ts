@@ -1,5 +1,7 @@
 // Stasis image format v2: the constants and the decoded shape. The byte layout is
-// specified in docs/IMAGE-FORMAT.md; encode.ts and decode.ts implement it.
+// specified in docs/IMAGE-FORMAT.md; encode.ts and decode.ts implement full images,
+// delta.ts delta images (header flag HEADER_DELTA, a base section naming the image they
+// apply to). Version 1 (CRC-32C trailer, no deltas) is still read (checksum.ts).
 //
 //   header   magic "STASISIM" · u16 format version · u16 flags · u32 ABI version
 //            · 32-byte module id · u64 total length · u32 section count     (60 bytes)
@@ -10,8 +12,10 @@
 
 export const MAGIC = new TextEncoder().encode("STASISIM");
 export const FORMAT_VERSION = 2;
-/** Format versions this host reads: 1 (CRC-32C trailer) and 2 (XXH32 trailer; checksum.ts). */
+/** Format versions this host reads: 1 (CRC-32C trailer, full images only) and 2 (XXH32 trailer, full or delta; checksum.ts). */
 export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2];
+/** Header flag (v2): the image is a delta (delta.ts); its sections describe changes to its base. */
+export const HEADER_DELTA = 1;
 export const HEADER_BYTES = 60;
 export const SECTION_HEADER_BYTES = 24;
 export const TRAILER_BYTES = 4;
@@ -23,6 +27,8 @@ export const enum SectionKind {
   Module = 4,
   /** HMAC-SHA-256 of everything before it; always the last section (auth.ts). */
   Signature = 5,
+  /** Delta images only (v2): names the image the delta applies to (delta.ts). */
+  Base = 6,
 }
 
 /** Section flag: the payload is deflate-raw compressed; raw length is the inflated size. */

@@ -4,6 +4,7 @@ import { encodeImageAsync } from "./encode.ts";
 
 export { decodeImage, readHeader, type ImageHeader } from "./decode.ts";
 export { encodeImage, encodeImageAsync } from "./encode.ts";
+export { decodeChain, decodeDelta, encodeDelta, imageIdentity, isDeltaImage, mergeImages, type DeltaContents, type ImageIdentity } from "./delta.ts";
 export { importImageKey, isImageSigned, signImage, verifyImageSignature, type ImageKey } from "./auth.ts";
 export type { HostRecord, ImageContents, ImageGlobal, ImageLimits, MemoryRun } from "./format.ts";
 export { globalBits } from "./format.ts";

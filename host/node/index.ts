@@ -1,2 +1,2 @@
 // Node-only parts of the host: the file store. (Deno can use it through node: compat.)
-export { CheckpointWriter, loadImage, lockPathFor, maxImageFileBytes, readRegularFile, saveImage, sweepTemporaries } from "./store.ts";
+export { CheckpointWriter, loadImage, loadImageChain, type CheckpointChainOptions, lockPathFor, maxImageFileBytes, readRegularFile, saveImage, sweepTemporaries } from "./store.ts";

@@ -22,10 +22,11 @@ import { constants } from "node:fs";
 import { open, readdir, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { StasisError } from "../errors.ts";
-import { verifyImage } from "../image/index.ts";
 import { DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_MODULE_BYTES, type ImageLimits } from "../image/format.ts";
 import { ioError } from "./ioerror.ts";
 import { CheckpointLock } from "./lock.ts";
+import { ChainState, deltaPath, loadChain, removeDeltas } from "./chain-store.ts";
+import { mergeImages } from "../image/delta.ts";
 
 export { lockPathFor } from "./lock.ts";
 
@@ -40,15 +41,31 @@ function temporaryPattern(target: string): RegExp {
   return new RegExp(`^\\.${escapeRegExp(basename(target))}\\.\\d+\\.(?:[0-9a-f]+\\.)?tmp$`);
 }
 
+export interface CheckpointChainOptions {
+  /** Most delta files after the base before saveState compacts. Default 16. */
+  maxDeltas?: number;
+  /** Most bytes of delta files before saveState compacts. Default: the base's size. */
+  maxDeltaBytes?: number;
+}
+
 /** A run that checkpoints to one file many times: holds the file's lock until close(). */
 export class CheckpointWriter {
+  /** The base + delta chain this writer has written (chain-store.ts). */
+  private readonly chain: ChainState;
+
   private constructor(
     readonly path: string,
     private readonly lock: CheckpointLock,
-  ) {}
+    options: CheckpointChainOptions,
+  ) {
+    this.chain = new ChainState(options.maxDeltas, options.maxDeltaBytes);
+  }
 
-  /** Takes the lock on `path` (LOCKED if another writer has it) and sweeps stale temporary files. */
-  static async open(path: string): Promise<CheckpointWriter> {
+  /**
+   * Takes the lock on `path` (LOCKED if another writer has it) and sweeps stale temporary
+   * files. The options bound the chain saveState keeps before it compacts (chain-store.ts).
+   */
+  static async open(path: string, options: CheckpointChainOptions = {}): Promise<CheckpointWriter> {
     const lock = await CheckpointLock.acquire(path);
     try {
       await sweepTemporaries(path);
@@ -56,13 +73,40 @@ export class CheckpointWriter {
       await lock.release();
       throw error;
     }
-    return new CheckpointWriter(path, lock);
+    try {
+      return new CheckpointWriter(path, lock, options);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
   }
 
-  /** Replaces the checkpoint atomically (see the top of this file). */
+  /** Replaces the checkpoint atomically with a full image (see the top of this file); removes its deltas. */
   async save(image: Uint8Array): Promise<void> {
     await this.lock.check();
     await writeAtomically(this.path, image);
+    await removeDeltas(this.path);
+    this.chain.wroteBase(image);
+  }
+
+  /**
+   * Checkpoints a runtime's state as a delta since the last save while the chain is short
+   * (chain-store.ts), else as a full image. `snapshot(since)` takes the image:
+   * rt.snapshot({ since }) when `since` is given, a full rt.snapshot() otherwise; `seal`
+   * (e.g. signImage) is applied to each image before it is written.
+   */
+  async saveState(
+    snapshot: (since?: Uint8Array) => Uint8Array<ArrayBuffer>,
+    seal: (image: Uint8Array<ArrayBuffer>) => Uint8Array | Promise<Uint8Array> = (image) => image,
+  ): Promise<void> {
+    if (!this.chain.wantsDelta()) {
+      await this.save(await seal(snapshot()));
+      return;
+    }
+    const delta = await seal(snapshot(this.chain.last!));
+    await this.lock.check();
+    await writeAtomically(deltaPath(this.path, this.chain.deltas + 1), delta);
+    this.chain.wroteDelta(delta);
   }
 
   /** Releases the lock (the checkpoint stays). */
@@ -146,11 +190,29 @@ export function maxImageFileBytes(limits: ImageLimits = {}): number {
   return memory + Math.ceil(memory / 512) + module + 8 * 1024 * 1024;
 }
 
-/** Reads an image and checks its header and checksum (a damaged file fails here, typed). */
+/**
+ * Reads the checkpoint at `path` and checks header and checksum (a damaged file fails
+ * here, typed): the image itself, or, when delta files follow it (saveState), the chain
+ * merged into one full image of the latest state (unsigned: to check signatures, read
+ * the chain with loadImageChain and thaw it with Runtime.restore(program, chain, { key })).
+ */
 export async function loadImage(path: string, limits: ImageLimits = {}): Promise<Uint8Array<ArrayBuffer>> {
-  const bytes = await readRegularFile(path, maxImageFileBytes(limits), "image");
-  verifyImage(bytes);
-  return bytes;
+  const chain = await loadImageChain(path, limits);
+  return chain.length === 1 ? chain[0] : mergeImages(chain[0], ...chain.slice(1));
+}
+
+/** Reads the checkpoint at `path` as its chain: the base, then each delta that follows it (chain-store.ts). */
+export async function loadImageChain(path: string, limits: ImageLimits = {}): Promise<Uint8Array<ArrayBuffer>[]> {
+  const max = maxImageFileBytes(limits);
+  return loadChain(path, async (file) => {
+    if (file === path) return readRegularFile(file, max, "image");
+    try {
+      return await readRegularFile(file, max, "image");
+    } catch (error) {
+      if (error instanceof StasisError && error.code === "NOT_FROZEN") return null;
+      throw error;
+    }
+  }, limits);
 }
 
 /**

@@ -2,6 +2,7 @@
 // (into the given program, or the embedded one), list tasklets and pending calls, step,
 // answer a call, freeze again — where every failure must be a StasisError.
 import { DEFER, Runtime, StasisError, decodeImage, type HostHandler, type Program } from "../../host/index.ts";
+import { decodeDelta, isDeltaImage } from "../../host/image/delta.ts";
 
 export interface Outcome {
   /** "ok", or the StasisError code the case ended with. */
@@ -12,10 +13,12 @@ export interface Outcome {
 
 const handlers: Record<string, HostHandler> = { work: () => DEFER, approval: () => DEFER, echo: (c) => c.text() };
 
-export async function exercise(image: Uint8Array, program: Program | null): Promise<Outcome> {
+/** `chain`: the images a delta follows (the mutated image is then the chain's last). */
+export async function exercise(image: Uint8Array, program: Program | null, chain?: Uint8Array[]): Promise<Outcome> {
   try {
-    await decodeImage(image);
-    const rt = await Runtime.restore(program, image, { print: () => {}, handlers, allowMissingHandlers: true, maxMemoryBytes: 64 << 20 });
+    if (chain && isDeltaImage(image)) decodeDelta(image);
+    else await decodeImage(image);
+    const rt = await Runtime.restore(program, chain ? [...chain, image] : image, { print: () => {}, handlers, allowMissingHandlers: true, maxMemoryBytes: 64 << 20 });
     rt.tasklets();
     const pending = rt.pendingCalls();
     if (pending.length > 0) rt.complete(pending[0].id, "answer");

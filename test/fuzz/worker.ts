@@ -27,7 +27,7 @@ for (let b = input.from[0]; b < input.bases.length; b++) {
     const mutated = mutate(image, random);
     if (b === input.from[0] && n < input.from[1]) continue;
     port.postMessage({ case: [b, n] });
-    const { result, escape } = await exercise(mutated, program);
+    const { result, escape } = await exercise(mutated, program, base.chain?.map((image) => new Uint8Array(image)));
     port.postMessage({ result, escape: escape === undefined ? undefined : String((escape as Error)?.stack ?? escape) });
   }
 }

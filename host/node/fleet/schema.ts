@@ -74,6 +74,15 @@ export const MIGRATIONS: readonly string[] = [
     value bytea NOT NULL
   );
   `,
+  // 3: delta images after a computation's image (docs/IMAGE-FORMAT.md): its chain, in seq order.
+  `
+  CREATE TABLE fleet_deltas (
+    computation_id text NOT NULL REFERENCES fleet_computations (id) ON DELETE CASCADE,
+    seq integer NOT NULL,
+    image bytea NOT NULL,
+    PRIMARY KEY (computation_id, seq)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

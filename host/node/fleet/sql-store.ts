@@ -9,6 +9,12 @@
 // to it; the old file is removed after the commit, the new one if the commit is refused.
 // A crash in between leaves an unreferenced file, removed when the store next opens.
 //
+// Delta images (PostgreSQL rows only): a step may commit a delta taken since the chain's
+// last image instead of a full image; it is appended to fleet_deltas in the commit's
+// transaction, and a full image clears them in the same transaction, so every committed
+// state is a loadable chain [image, ...deltas] (at most MAX_DELTAS deltas: the step
+// thread compacts by writing a full image, also once the deltas outweigh the image).
+//
 // Fencing (see store.ts): every write of a claim locks the row with
 //   SELECT … WHERE id = $1 AND epoch = $2 AND status = 'running' AND lease_until >= now() FOR UPDATE
 // or puts the same condition in its UPDATE's WHERE, so a stale claim changes nothing.
@@ -18,6 +24,7 @@
 import { randomBytes } from "node:crypto";
 import { StasisError } from "../../errors.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { mergeImages } from "../../image/delta.ts";
 import type { CallRow, Claim, CommitResult, CompletionRow, ComputationRow, ComputationStatus, FleetStore, StepCommit } from "./store.ts";
 
 export interface SqlClient {
@@ -29,6 +36,9 @@ export interface SqlDb extends SqlClient {
   listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+/** Deltas a computation's chain holds before a step writes a full image again. */
+export const MAX_DELTAS = 8;
 
 /** Where the embedded store keeps images: files named by the store. */
 export interface ImageFiles {
@@ -138,6 +148,7 @@ export class SqlFleetStore implements FleetStore {
       id: string; module_id: string; epoch: number; seed: number; image: Uint8Array | null; image_ref: string | null; now: number;
       calls: JsonList<{ callId: number; name: string; tasklet: number; payload: string; deferred: boolean }>;
       completions: JsonList<{ callId: number; ok: boolean; value: string }>;
+      deltas: JsonList<string>;
     }>(
       `WITH picked AS (
          SELECT id FROM fleet_computations
@@ -150,7 +161,8 @@ export class SqlFleetStore implements FleetStore {
          (SELECT coalesce(json_agg(json_build_object('callId', k.call_id, 'name', k.name, 'tasklet', k.tasklet, 'payload', encode(k.payload, 'base64'),
             'deferred', k.deferred) ORDER BY k.call_id), '[]') FROM fleet_calls k WHERE k.computation_id = c.id) AS calls,
          (SELECT coalesce(json_agg(json_build_object('callId', p.call_id, 'ok', p.ok, 'value', encode(p.value, 'base64'))
-            ORDER BY p.created_at, p.call_id), '[]') FROM fleet_completions p WHERE p.computation_id = c.id AND NOT p.consumed) AS completions`,
+            ORDER BY p.created_at, p.call_id), '[]') FROM fleet_completions p WHERE p.computation_id = c.id AND NOT p.consumed) AS completions,
+         (SELECT coalesce(json_agg(encode(d.image, 'base64') ORDER BY d.seq), '[]') FROM fleet_deltas d WHERE d.computation_id = c.id) AS deltas`,
       [owner, limit, leaseMs],
     );
     const claims: Claim[] = [];
@@ -158,7 +170,10 @@ export class SqlFleetStore implements FleetStore {
       const image = r.image_ref ? await this.files!.read(r.image_ref) : r.image ? bytes(r.image) : null;
       const calls = json(r.calls).map((c) => ({ ...c, payload: base64(c.payload) }));
       const completions = json(r.completions).map((c) => ({ ...c, value: base64(c.value) }));
-      claims.push({ id: r.id, moduleId: r.module_id, epoch: Number(r.epoch), seed: Number(r.seed), image, now: r.now, calls, completions });
+      // Images in files (the embedded store) are always full: its side store writes one file per image.
+      const deltas = image ? json(r.deltas).map(base64) : [];
+      const maxDeltas = this.files ? 0 : MAX_DELTAS;
+      claims.push({ id: r.id, moduleId: r.module_id, epoch: Number(r.epoch), seed: Number(r.seed), image, deltas, maxDeltas, now: r.now, calls, completions });
     }
     return claims;
   }
@@ -179,6 +194,7 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async commit(id: string, epoch: number, step: StepCommit): Promise<CommitResult> {
+    if (step.delta && this.files) throw new StasisError("BAD_OPTION", "stasis internal: the embedded store keeps full images only");
     const ref = this.files ? `${id}-${epoch}-${randomBytes(6).toString("hex")}.img` : null;
     if (ref) await this.files!.write(ref, step.image);
     let result: CommitResult & { previous: string | null };
@@ -210,14 +226,22 @@ export class SqlFleetStore implements FleetStore {
           if (ready.rows.length > 0) status = "runnable";
         }
         const holding = status === "running";
+        // A delta joins the chain after the image; a full image replaces image and chain.
+        if (step.delta) {
+          await tx.query("INSERT INTO fleet_deltas (computation_id, seq, image) SELECT $1, coalesce(max(seq), 0) + 1, $2 FROM fleet_deltas WHERE computation_id = $1", [id, step.image]);
+        } else {
+          await tx.query("DELETE FROM fleet_deltas WHERE computation_id = $1", [id]);
+        }
         await tx.query(
-          `UPDATE fleet_computations SET status = $2::text, image = $3, image_ref = $4, image_bytes = $5,
+          `UPDATE fleet_computations SET status = $2::text,
+             image = CASE WHEN $10::boolean THEN image ELSE $3 END, image_ref = CASE WHEN $10::boolean THEN image_ref ELSE $4 END,
+             image_bytes = CASE WHEN $10::boolean THEN image_bytes + $5::integer ELSE $5::integer END,
              wake_at = CASE WHEN $2::text = 'waiting' THEN to_timestamp($6::float8 / 1000) ELSE NULL END,
              attempts = 0, steps = steps + 1, output_seq = output_seq + $7::integer, updated_at = now(),
              owner = CASE WHEN $8::boolean THEN owner ELSE NULL END,
              lease_until = CASE WHEN $8::boolean THEN now() + $9::float8 * interval '1 millisecond' ELSE NULL END
            WHERE id = $1`,
-          [id, status, ref ? null : step.image, ref, step.image.length, step.wakeAt, hasOutput ? 1 : 0, holding, step.leaseMs],
+          [id, status, ref || step.delta ? null : step.image, ref, step.image.length, step.wakeAt, hasOutput ? 1 : 0, holding, step.leaseMs, step.delta === true],
         );
         if (!holding) await tx.query("SELECT pg_notify($1, $2)", [CHANNEL, `${id} ${status}`]);
         return { ok: true, status, previous };
@@ -318,7 +342,11 @@ export class SqlFleetStore implements FleetStore {
     const { rows } = await this.db.query<{ image: Uint8Array | null; image_ref: string | null }>("SELECT image, image_ref FROM fleet_computations WHERE id = $1", [id]);
     if (rows.length === 0) return null;
     if (rows[0].image_ref) return this.files!.read(rows[0].image_ref);
-    return rows[0].image ? bytes(rows[0].image) : null;
+    if (!rows[0].image) return null;
+    // With deltas after it, the chain merged: the full image of the latest state (unsigned).
+    const deltas = await this.db.query<{ image: Uint8Array }>("SELECT image FROM fleet_deltas WHERE computation_id = $1 ORDER BY seq", [id]);
+    if (deltas.rows.length === 0) return bytes(rows[0].image);
+    return mergeImages(bytes(rows[0].image), ...deltas.rows.map((r) => bytes(r.image)));
   }
 
   async cancel(id: string): Promise<boolean> {

@@ -6,7 +6,11 @@ import type { CompletionRow } from "./store.ts";
 export const SLEEP = "stasis.sleep";
 
 export type ToThread =
-  | { type: "load"; moduleId: string; module: Uint8Array | null; image: Uint8Array | null; seed: number; handlers: string[]; key: Uint8Array | string }
+  | {
+    type: "load"; moduleId: string; module: Uint8Array | null; image: Uint8Array | null; seed: number; handlers: string[]; key: Uint8Array | string;
+    /** Delta images after `image` (its chain), and how many the chain may hold before a full image. */
+    deltas: Uint8Array[]; maxDeltas: number;
+  }
   | { type: "step"; completions: CompletionRow[]; now: number; sliceMs: number; budget: number }
   | { type: "drop" };
 
@@ -21,5 +25,5 @@ export type FromThread =
   | { type: "loaded" }
   | { type: "needModule" }
   | { type: "dropped" }
-  | { type: "stepped"; status: "done" | "yielded" | "waiting"; image: Uint8Array; output: string[]; pending: ThreadCall[]; wakeAt: number | null }
+  | { type: "stepped"; status: "done" | "yielded" | "waiting"; image: Uint8Array; delta: boolean; output: string[]; pending: ThreadCall[]; wakeAt: number | null }
   | { type: "error"; code: string; message: string };

@@ -32,6 +32,8 @@ async function fleetKey(raw: Uint8Array | string): Promise<CryptoKey> {
   return key;
 }
 let output: string[] = [];
+/** The chain as committed (signed): the last image, the base's bytes, the deltas after it. */
+let chain = { last: null as Uint8Array | null, baseBytes: 0, deltas: 0, deltaBytes: 0, maxDeltas: 0 };
 const print = (line: string) => output.push(line);
 
 function reply(message: FromThread, transfer: ArrayBuffer[] = []): void {
@@ -60,9 +62,14 @@ async function load(message: Extract<ToThread, { type: "load" }>): Promise<FromT
   for (const name of [...message.handlers, SLEEP]) handlers[name] = () => DEFER;
   output = [];
   const imageKey = await fleetKey(message.key);
-  rt = message.image
-    ? await Runtime.restore(program, new Uint8Array(message.image), { print, handlers, allowMissingHandlers: true, key: imageKey })
+  const images = message.image ? [new Uint8Array(message.image), ...message.deltas.map((d) => new Uint8Array(d))] : [];
+  rt = images.length > 0
+    ? await Runtime.restore(program, images, { print, handlers, allowMissingHandlers: true, key: imageKey })
     : await Runtime.start(program, { print, handlers, seed: message.seed });
+  chain = {
+    last: images.at(-1) ?? null, baseBytes: images[0]?.length ?? 0, deltas: message.deltas.length,
+    deltaBytes: images.slice(1).reduce((sum, d) => sum + d.length, 0), maxDeltas: message.maxDeltas,
+  };
   return { type: "loaded" };
 }
 
@@ -102,10 +109,14 @@ async function step(message: Extract<ToThread, { type: "step" }>): Promise<FromT
     }
     if (performance.now() - started >= message.sliceMs) break;
   }
-  const image = await signImage(runtime.snapshot(), key!); // set by load(), which comes first
+  // A delta since the chain's last image while the chain is short (sql-store.ts), else a full image.
+  const delta = chain.last !== null && chain.deltas < chain.maxDeltas && chain.deltaBytes < chain.baseBytes;
+  const image = await signImage(delta ? runtime.snapshot({ since: chain.last! }) : runtime.snapshot(), key!); // key: set by load(), which comes first
+  if (delta) chain = { ...chain, last: image, deltas: chain.deltas + 1, deltaBytes: chain.deltaBytes + image.length };
+  else chain = { ...chain, last: image, baseBytes: image.length, deltas: 0, deltaBytes: 0 };
   const pending: ThreadCall[] = runtime.pendingCalls().map((c) => ({ callId: c.id, name: c.name, tasklet: c.tasklet, payload: c.payload }));
   const wakeAt = status === "done" ? null : wakeSleepers(runtime, -Infinity).next;
-  return { type: "stepped", status, image, output, pending, wakeAt };
+  return { type: "stepped", status, image, delta, output, pending, wakeAt };
 }
 
 parentPort!.on("message", (message: ToThread) => {

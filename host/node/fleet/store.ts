@@ -65,8 +65,12 @@ export interface Claim {
   moduleId: string;
   epoch: number;
   seed: number;
-  /** The latest committed image; null before the first commit (start the program). */
+  /** The latest committed full image; null before the first commit (start the program). */
   image: Uint8Array | null;
+  /** Delta images committed after `image`, in order: the state is the chain [image, ...deltas]. */
+  deltas: Uint8Array[];
+  /** How many deltas the chain may hold before a step writes a full image again (0: always full). */
+  maxDeltas: number;
   /** The database's clock at the claim (ms since the epoch). */
   now: number;
   calls: CallRow[];
@@ -76,6 +80,8 @@ export interface Claim {
 
 export interface StepCommit {
   image: Uint8Array;
+  /** `image` is a delta taken since the chain's last image: appended to the chain, not replacing it. */
+  delta?: boolean;
   /** Lines the program printed in this step. */
   output: string[];
   /** Call ids of the completions the step took in. */

@@ -244,7 +244,10 @@ export class FleetWorker {
     try {
       let loaded: FromThread;
       try {
-        const load = { type: "load" as const, moduleId: claim.moduleId, image: claim.image, seed: claim.seed, handlers: Object.keys(this.handlers), key: await this.imageKey() };
+        const load = {
+          type: "load" as const, moduleId: claim.moduleId, image: claim.image, deltas: claim.deltas, maxDeltas: claim.maxDeltas,
+          seed: claim.seed, handlers: Object.keys(this.handlers), key: await this.imageKey(),
+        };
         loaded = await runner.request({ ...load, module: null }, this.stepTimeoutMs);
         if (loaded.type === "needModule") {
           const module = await this.store.getModule(claim.moduleId);
@@ -281,7 +284,7 @@ export class FleetWorker {
         else status = busy ? "running" : "waiting";
         state.commits++;
         const committed = await this.store.commit(id, epoch, {
-          image: result.image, output: result.output, consumed: completions.map((c) => c.callId), pending: result.pending,
+          image: result.image, delta: result.delta, output: result.output, consumed: completions.map((c) => c.callId), pending: result.pending,
           status, wakeAt: result.wakeAt, leaseMs: this.leaseMs,
         });
         state.commits++;
