@@ -8,6 +8,8 @@ import type { ReplayRow } from "./replay.ts";
 import type { KernelRow, Variant } from "./kernels.ts";
 import { renderFleet, type FleetBenchRow } from "./fleet.ts";
 import type { PreemptSizeRow } from "./preemptsize.ts";
+import { renderSwitchCount, type SwitchCountRow } from "./switchcount.ts";
+import type { ParkedRow } from "./parked.ts";
 
 export interface Environment {
   date: string;
@@ -34,6 +36,9 @@ export interface BenchResults {
   preemptSizes?: PreemptSizeRow[];
   /** bench/callgrind.txt (instruction counts from bench/callgrind.sh), if it exists. */
   callgrind: string | null;
+  /** Switch in JIT instructions (bench/switchcount.ts; null without valgrind) and memory per parked tasklet; absent in older results. */
+  switchCount?: SwitchCountRow[] | null;
+  parked?: ParkedRow;
   /** The fleet section (bench/fleet.ts); absent in results written before it existed. */
   fleet?: FleetBenchRow[];
 }
@@ -137,6 +142,8 @@ export function renderResults(r: BenchResults): string {
   s.push("One switch = one resumption of the next parked coroutine in round-robin order, which runs until it yields again. Each coroutine recursed `depth` calls deep before yielding (every frame holds an int and a reference): a Stasis tasklet at depth d is `Task#run` plus d calls, a generator or async chain is d frames. See bench/switch.ts for how each contender is driven.", "");
   s.push(table(["tasklets × depth", ...CONTENDERS.map((c) => CONTENDER_LABELS[c]), "Stasis / generators", "speed-up over JS-driven Asyncify", "Stasis saved bytes"],
     r.switchRows.map((row) => [`${row.tasklets} × ${row.depth}`, ...CONTENDERS.map((c) => f(row.ns[c].median)), ratio(row.ns.stasis.median / row.ns.generator.median), ratio(row.ns.jsAsyncify.median / row.ns.stasis.median), f(row.stasisStackBytes, 0)])), "");
+
+  if (r.switchCount !== undefined) s.push(...renderSwitchCount(r.switchCount, r.parked));
 
   s.push("## Memory per suspended tasklet", "");
   s.push(table(["depth", "Stasis heap in use (after full GC)", "Stasis memory growth", "saved stack", "JS generator chain (V8 heap)", "Stasis / JS"],
