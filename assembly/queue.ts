@@ -27,6 +27,11 @@ function misuse(t: Tasklet, what: string): void {
   throw new Error("stasis internal: tasklet " + t.id.toString() + what);
 }
 
+/** misuse() for callers that hold the tasklet as a raw address (see pushAddress). */
+function misuseAt(t: usize, what: string): void {
+  misuse(changetype<Tasklet>(t), what);
+}
+
 export class TaskletQueue {
   private head: usize = 0;
   private tail: usize = 0;
@@ -42,6 +47,24 @@ export class TaskletQueue {
     if (tail) ref(tail)!.nextAddress = address;
     else this.head = address;
     this.tail = address;
+  }
+
+  /**
+   * push() on raw addresses, for the switch's top-most functions: a managed argument
+   * could give them a shadow-stack frame, pushed and popped on every switch.
+   */
+  // @ts-ignore: decorator
+  @inline static pushAddress(queue: usize, t: usize): void {
+    const tasklet = changetype<Tasklet>(t);
+    if (tasklet.queueAddress != 0) misuseAt(t, " is already queued");
+    tasklet.queueAddress = queue;
+    tasklet.nextAddress = 0;
+    const self = changetype<TaskletQueue>(queue);
+    const tail = self.tail;
+    tasklet.prevAddress = tail;
+    if (tail) ref(tail)!.nextAddress = t;
+    else self.head = t;
+    self.tail = t;
   }
 
   /** Puts `t` first, so it is the next one shift() returns. */
@@ -92,6 +115,9 @@ export class TaskletQueue {
     t.queueAddress = 0;
   }
 }
+
+/** The runnable tasklets, in the order the scheduler resumes them (scheduler.ts). */
+export const runQueue = new TaskletQueue();
 
 /** The queue a tasklet waits in, or null. */
 export function queueOf(t: Tasklet): TaskletQueue | null {

@@ -15,11 +15,13 @@
 // are then reachable only through user references, except failed ones, which retire()
 // moves to a second list (failedHead, singly linked through nextLive) for the host to report.
 import { Task, Tasklet, TaskletStatus, WaitReason } from "./tasklet";
-import { TaskletQueue, queueOf } from "./queue";
-import { resume, runningTasklet, suspend } from "./switch";
+import { queueOf, runQueue } from "./queue";
+import { resume, runningTasklet } from "./switch";
 import { pendingCallCount } from "./hostcall";
 
-export const runQueue = new TaskletQueue();
+export { runQueue } from "./queue";
+/** Gives the CPU to the next runnable tasklet; the current one goes to the back of the queue. */
+export { schedule } from "./switch";
 let liveHead: Tasklet | null = null;
 let liveCount: i32 = 0;
 /** Failed tasklets, newest first, linked through nextLive: kept so the host can list them. */
@@ -59,14 +61,6 @@ export function current(): Tasklet {
   const t = runningTasklet();
   if (!t) throw new Error("current(): no tasklet is running (called from outside the scheduler)");
   return t;
-}
-
-/** Gives the CPU to the next runnable tasklet; the current one goes to the back of the queue. */
-export function schedule(): void {
-  const me = current();
-  me.status = TaskletStatus.Suspended;
-  runQueue.push(me);
-  suspend();
 }
 
 export function makeRunnable(t: Tasklet): void {
@@ -119,7 +113,11 @@ function suspendedWithoutWaiting(t: Tasklet): void {
 export function finish(t: Tasklet): void {
   t.status = TaskletStatus.Dead;
   t.waitingFor = WaitReason.None;
-  t.saved = null;
+  const saved = t.saved;
+  if (saved) {
+    saved.release();
+    t.saved = null;
+  }
   const q = queueOf(t);
   if (q) q.remove(t);
   const from = t.switchedFrom;
