@@ -5,6 +5,7 @@ import { ABI_VERSION, GLOBAL_EXPORT_PREFIX, type ExportedGlobal, type StasisExpo
 import { StasisError } from "./errors.ts";
 import { CHUNK_LOG2, type HostRecord, type ImageContents, type ImageGlobal, type MemoryRun } from "./image/format.ts";
 import type { Program } from "./program.ts";
+import { scratchChunks, withoutChunks } from "./scratch.ts";
 
 export interface Instance {
   program: Program;
@@ -45,7 +46,7 @@ export function captureState(instance: Instance, host: HostRecord, module: Uint8
     else ranges.push([scanned, chunks]);
   }
   // Views, not copies: the encoder copies them into the image right away.
-  const runs: MemoryRun[] = ranges.map(([first, end]) => ({ firstChunk: first, data: memory.subarray(first * CHUNK_BYTES, end * CHUNK_BYTES) }));
+  const runs: MemoryRun[] = withoutChunks(ranges, scratchChunks(stasis, CHUNK_LOG2)).map(([first, end]) => ({ firstChunk: first, data: memory.subarray(first * CHUNK_BYTES, end * CHUNK_BYTES) }));
   const globals = program.metadata.globals.map((g) => ({ index: g.index, type: g.type, bits: toBits(g, global(instance, g)) }));
   return {
     abi: ABI_VERSION,
