@@ -50,21 +50,20 @@ export class TaskletQueue {
   }
 
   /**
-   * push() on raw addresses, for the switch's top-most functions: a managed argument
-   * could give them a shadow-stack frame, pushed and popped on every switch.
+   * push() on raw addresses and raw loads and stores, for schedule(): a managed local
+   * or argument would give it a shadow-stack frame, pushed, zeroed and popped at every
+   * switch.
    */
   // @ts-ignore: decorator
   @inline static pushAddress(queue: usize, t: usize): void {
-    const tasklet = changetype<Tasklet>(t);
-    if (tasklet.queueAddress != 0) misuseAt(t, " is already queued");
-    tasklet.queueAddress = queue;
-    tasklet.nextAddress = 0;
-    const self = changetype<TaskletQueue>(queue);
-    const tail = self.tail;
-    tasklet.prevAddress = tail;
-    if (tail) ref(tail)!.nextAddress = t;
-    else self.head = t;
-    self.tail = t;
+    if (load<usize>(t + offsetof<Tasklet>("queueAddress"))) misuseAt(t, " is already queued");
+    store<usize>(t + offsetof<Tasklet>("queueAddress"), queue);
+    store<usize>(t + offsetof<Tasklet>("nextAddress"), 0);
+    const tail = load<usize>(queue + offsetof<TaskletQueue>("tail"));
+    store<usize>(t + offsetof<Tasklet>("prevAddress"), tail);
+    if (tail) store<usize>(tail + offsetof<Tasklet>("nextAddress"), t);
+    else store<usize>(queue + offsetof<TaskletQueue>("head"), t);
+    store<usize>(queue + offsetof<TaskletQueue>("tail"), t);
   }
 
   /** Puts `t` first, so it is the next one shift() returns. */

@@ -97,7 +97,7 @@ export function step(budget: i32): i32 {
     budget--;
     t.status = TaskletStatus.Running;
     t.waitingFor = WaitReason.None;
-    if (!resume(t)) finish(t);
+    if (!resume(changetype<usize>(t))) finish(t);
     else if (t.status == TaskletStatus.Running) suspendedWithoutWaiting(t);
   }
   inStep = false;

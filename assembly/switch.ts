@@ -221,7 +221,7 @@ export function schedule(): void {
   const t = changetype<usize>(running);
   if (!t) noTasklet();
   if (__stasis_host_frames > 0) inHostCallback();
-  changetype<Tasklet>(t).status = TaskletStatus.Suspended;
+  store<i32>(t + offsetof<Tasklet>("status"), TaskletStatus.Suspended);
   TaskletQueue.pushAddress(changetype<usize>(runQueue), t);
   startUnwind();
 }
@@ -257,26 +257,28 @@ export function enter(): void {
 let enterSp: usize = 0;
 
 /**
- * Runs `t` until it suspends (returns true, its stack saved) or its task returns
- * (returns false). Not instrumented: calls the Asyncify runtime directly.
+ * Runs tasklet `t` until it suspends (returns true, its stack saved) or its task
+ * returns (returns false). Not instrumented: calls the Asyncify runtime directly.
+ * Like the other functions of a switch it works on raw addresses: a managed local
+ * would give it a shadow-stack frame, pushed, zeroed and popped at every switch.
  */
-export function resume(t: Tasklet): bool {
+export function resume(t: usize): bool {
   const base = __stack_pointer;
-  running = t;
+  running = changetype<Tasklet>(t);
   enterSp = base;
-  const saved = t.saved;
+  const saved = load<usize>(t + offsetof<Tasklet>("saved"));
   if (saved) {
-    const asyncBytes = <usize>saved.asyncBytes;
-    const shadowBytes = <usize>saved.shadowBytes;
+    const asyncBytes = <usize>load<u32>(saved + offsetof<SavedStack>("asyncBytes"));
+    const shadowBytes = <usize>load<u32>(saved + offsetof<SavedStack>("shadowBytes"));
+    const data = saved + offsetof<SavedStack>();
     const sp = base - shadowBytes;
-    copyStack(sp, saved.data + asyncBytes, shadowBytes);
+    copyStack(sp, data + asyncBytes, shadowBytes);
     // The live copy is back on the shadow stack; stale slots must not stay GC roots.
-    saved.shadowBytes = 0;
+    store<u32>(saved + offsetof<SavedStack>("shadowBytes"), 0);
     // Rewind straight from the saved block: a rewind only reads the buffer (downwards
     // from `current`) and nothing allocates until it has finished.
-    const rewindFrom = saved.data + asyncBytes;
-    store<usize>(ASYNC_DATA, rewindFrom);
-    store<usize>(ASYNC_DATA, rewindFrom, sizeof<usize>());
+    store<usize>(ASYNC_DATA, data + asyncBytes);
+    store<usize>(ASYNC_DATA, data + asyncBytes, sizeof<usize>());
     enterSp = sp;
     rewinding = true;
   }
@@ -313,13 +315,13 @@ function saveRunning(sp: usize, base: usize): void {
   const asyncBytes = <u32>(load<usize>(ASYNC_DATA) - scratchStart);
   const shadowBytes = <u32>(base - sp);
   const need = asyncBytes + shadowBytes;
-  // A raw address, not a managed local: that would cost a shadow-stack frame (zeroed
-  // with memory.fill) on every switch. The block stays reachable through running.saved.
-  let saved = changetype<usize>(running!.saved);
+  // Raw addresses, not managed locals (see resume). The block stays reachable through
+  // running.saved.
+  let saved = load<usize>(changetype<usize>(running) + offsetof<Tasklet>("saved"));
   // Reuse the block while it fits and wastes less than half; otherwise right-size it.
   if (!saved || savedCapacity(saved) < need || savedCapacity(saved) > need * 2 + 32) saved = replaceSaved(need);
-  changetype<SavedStack>(saved).asyncBytes = asyncBytes;
-  changetype<SavedStack>(saved).shadowBytes = shadowBytes;
+  store<u32>(saved + offsetof<SavedStack>("asyncBytes"), asyncBytes);
+  store<u32>(saved + offsetof<SavedStack>("shadowBytes"), shadowBytes);
   const data = saved + offsetof<SavedStack>();
   copyStack(data, scratchStart, asyncBytes);
   copyStack(data + asyncBytes, sp, shadowBytes);
@@ -330,7 +332,7 @@ function saveRunning(sp: usize, base: usize): void {
   return changetype<OBJECT>(saved - TOTAL_OVERHEAD).rtSize - <u32>offsetof<SavedStack>();
 }
 
-/** Gives the running tasklet a new, right-sized SavedStack; returns its address. */
+/** Gives the running tasklet a new, right-sized SavedStack; returns its address. Out of line (rare). */
 function replaceSaved(need: u32): usize {
   const t = running!;
   const old = t.saved;
