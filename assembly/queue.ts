@@ -66,6 +66,24 @@ export class TaskletQueue {
     store<usize>(queue + offsetof<TaskletQueue>("tail"), t);
   }
 
+  /**
+   * shift() on raw addresses (0 when empty), for the scheduler's step loop, which
+   * would otherwise spill every managed temporary to the shadow stack at each switch.
+   */
+  // @ts-ignore: decorator
+  @inline static shiftAddress(queue: usize): usize {
+    const t = load<usize>(queue + offsetof<TaskletQueue>("head"));
+    if (!t) return 0;
+    if (load<usize>(t + offsetof<Tasklet>("queueAddress")) != queue) misuseAt(t, " is not in this queue");
+    const next = load<usize>(t + offsetof<Tasklet>("nextAddress"));
+    store<usize>(queue + offsetof<TaskletQueue>("head"), next);
+    if (next) store<usize>(next + offsetof<Tasklet>("prevAddress"), 0);
+    else store<usize>(queue + offsetof<TaskletQueue>("tail"), 0);
+    store<usize>(t + offsetof<Tasklet>("nextAddress"), 0);
+    store<usize>(t + offsetof<Tasklet>("queueAddress"), 0);
+    return t;
+  }
+
   /** Puts `t` first, so it is the next one shift() returns. */
   unshift(t: Tasklet): void {
     if (t.queueAddress != 0) misuse(t, " is already queued");

@@ -15,7 +15,7 @@
 // are then reachable only through user references, except failed ones, which retire()
 // moves to a second list (failedHead, singly linked through nextLive) for the host to report.
 import { Task, Tasklet, TaskletStatus, WaitReason } from "./tasklet";
-import { queueOf, runQueue } from "./queue";
+import { TaskletQueue, queueOf, runQueue } from "./queue";
 import { resume, runningTasklet } from "./switch";
 import { pendingCallCount } from "./hostcall";
 
@@ -89,24 +89,27 @@ export function step(budget: i32): i32 {
   if (inStep) throw new Error("step(): already stepping (re-entered from a host callback)");
   inStep = true;
   let result = STEP_BUDGET;
+  // Raw addresses (see TaskletQueue.shiftAddress): no shadow-stack traffic per switch.
+  const main = changetype<usize>(mainTasklet);
+  const queue = changetype<usize>(runQueue);
   while (true) {
-    if (mainFinished()) { result = STEP_DONE; break; }
+    if (load<i32>(main + offsetof<Tasklet>("status")) == TaskletStatus.Dead) { result = STEP_DONE; break; }
     if (budget <= 0) break;
-    const t = runQueue.shiftInline();
+    const t = TaskletQueue.shiftAddress(queue);
     if (!t) { result = pendingCallCount() > 0 ? STEP_WAITING : STEP_BLOCKED; break; }
     budget--;
-    t.status = TaskletStatus.Running;
-    t.waitingFor = WaitReason.None;
-    if (!resume(changetype<usize>(t))) finish(t);
-    else if (t.status == TaskletStatus.Running) suspendedWithoutWaiting(t);
+    store<i32>(t + offsetof<Tasklet>("status"), TaskletStatus.Running);
+    store<i32>(t + offsetof<Tasklet>("waitingFor"), WaitReason.None);
+    if (!resume(t)) finish(changetype<Tasklet>(t));
+    else if (load<i32>(t + offsetof<Tasklet>("status")) == TaskletStatus.Running) suspendedWithoutWaiting(t);
   }
   inStep = false;
   return result;
 }
 
 /** Out of line, so the step loop carries no string building. */
-function suspendedWithoutWaiting(t: Tasklet): void {
-  throw new Error("stasis internal: tasklet " + t.id.toString() + " suspended without waiting for anything");
+function suspendedWithoutWaiting(t: usize): void {
+  throw new Error("stasis internal: tasklet " + changetype<Tasklet>(t).id.toString() + " suspended without waiting for anything");
 }
 
 /** Marks `t` dead, wakes its joiners (and the tasklet parked switching to it) and drops it from the registry. */
