@@ -4,7 +4,7 @@
 // All of them are called only while no tasklet runs (between step() calls), except
 // __stasis_current, which the host also calls after a trap to name the tasklet.
 import { failedTaskletCount, failedTasklets, isMain, liveTaskletCount, liveTasklets, mainFinished, resetAfterTrap, retire, step } from "./scheduler";
-import { initSwitch, resetStacks, runningTasklet, stackLimitBytes, takeRunning, trappedInRewind } from "./switch";
+import { initSwitch, resetStacks, runningTasklet, scratchRange, stackLimitBytes, takeRunning, trappedInRewind } from "./switch";
 import { Tasklet } from "./tasklet";
 import { completeCall, pendingCallCount, reannounceCalls, takeCalls } from "./hostcall";
 import { leaveRuntimeAfterTrap, preempt, setFuelSlice } from "./preempt";
@@ -84,6 +84,19 @@ export function __stasis_stack_limit(): u32 {
 
 export function __stasis_heap_base(): usize {
   return __heap_base;
+}
+
+/**
+ * The Asyncify scratch region, [start, end): dead between steps (every unwind writes
+ * before it reads, and nothing else reads it), so images may leave it out and a thaw
+ * may zero it (assembly/switch.ts).
+ */
+export function __stasis_scratch_start(): usize {
+  return scratchRange(false);
+}
+
+export function __stasis_scratch_end(): usize {
+  return scratchRange(true);
 }
 
 /**

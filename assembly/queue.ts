@@ -27,6 +27,11 @@ function misuse(t: Tasklet, what: string): void {
   throw new Error("stasis internal: tasklet " + t.id.toString() + what);
 }
 
+/** misuse() for callers that hold the tasklet as a raw address (see pushAddress). */
+function misuseAt(t: usize, what: string): void {
+  misuse(changetype<Tasklet>(t), what);
+}
+
 export class TaskletQueue {
   private head: usize = 0;
   private tail: usize = 0;
@@ -42,6 +47,41 @@ export class TaskletQueue {
     if (tail) ref(tail)!.nextAddress = address;
     else this.head = address;
     this.tail = address;
+  }
+
+  /**
+   * push() on raw addresses and raw loads and stores, for schedule(): a managed local
+   * or argument would give it a shadow-stack frame, pushed, zeroed and popped at every
+   * switch.
+   */
+  // @ts-ignore: decorator
+  @inline static pushAddress(queue: usize, t: usize): void {
+    if (load<usize>(t + offsetof<Tasklet>("queueAddress"))) misuseAt(t, " is already queued");
+    store<usize>(t + offsetof<Tasklet>("queueAddress"), queue);
+    store<usize>(t + offsetof<Tasklet>("nextAddress"), 0);
+    const tail = load<usize>(queue + offsetof<TaskletQueue>("tail"));
+    store<usize>(t + offsetof<Tasklet>("prevAddress"), tail);
+    if (tail) store<usize>(tail + offsetof<Tasklet>("nextAddress"), t);
+    else store<usize>(queue + offsetof<TaskletQueue>("head"), t);
+    store<usize>(queue + offsetof<TaskletQueue>("tail"), t);
+  }
+
+  /**
+   * shift() on raw addresses (0 when empty), for the scheduler's step loop, which
+   * would otherwise spill every managed temporary to the shadow stack at each switch.
+   */
+  // @ts-ignore: decorator
+  @inline static shiftAddress(queue: usize): usize {
+    const t = load<usize>(queue + offsetof<TaskletQueue>("head"));
+    if (!t) return 0;
+    if (load<usize>(t + offsetof<Tasklet>("queueAddress")) != queue) misuseAt(t, " is not in this queue");
+    const next = load<usize>(t + offsetof<Tasklet>("nextAddress"));
+    store<usize>(queue + offsetof<TaskletQueue>("head"), next);
+    if (next) store<usize>(next + offsetof<Tasklet>("prevAddress"), 0);
+    else store<usize>(queue + offsetof<TaskletQueue>("tail"), 0);
+    store<usize>(t + offsetof<Tasklet>("nextAddress"), 0);
+    store<usize>(t + offsetof<Tasklet>("queueAddress"), 0);
+    return t;
   }
 
   /** Puts `t` first, so it is the next one shift() returns. */
@@ -92,6 +132,9 @@ export class TaskletQueue {
     t.queueAddress = 0;
   }
 }
+
+/** The runnable tasklets, in the order the scheduler resumes them (scheduler.ts). */
+export const runQueue = new TaskletQueue();
 
 /** The queue a tasklet waits in, or null. */
 export function queueOf(t: Tasklet): TaskletQueue | null {

@@ -15,11 +15,13 @@
 // are then reachable only through user references, except failed ones, which retire()
 // moves to a second list (failedHead, singly linked through nextLive) for the host to report.
 import { Task, Tasklet, TaskletStatus, WaitReason } from "./tasklet";
-import { TaskletQueue, queueOf } from "./queue";
-import { resume, runningTasklet, suspend } from "./switch";
+import { TaskletQueue, queueOf, runQueue } from "./queue";
+import { resume, runningTasklet } from "./switch";
 import { pendingCallCount } from "./hostcall";
 
-export const runQueue = new TaskletQueue();
+export { runQueue } from "./queue";
+/** Gives the CPU to the next runnable tasklet; the current one goes to the back of the queue. */
+export { schedule } from "./switch";
 let liveHead: Tasklet | null = null;
 let liveCount: i32 = 0;
 /** Failed tasklets, newest first, linked through nextLive: kept so the host can list them. */
@@ -61,14 +63,6 @@ export function current(): Tasklet {
   return t;
 }
 
-/** Gives the CPU to the next runnable tasklet; the current one goes to the back of the queue. */
-export function schedule(): void {
-  const me = current();
-  me.status = TaskletStatus.Suspended;
-  runQueue.push(me);
-  suspend();
-}
-
 export function makeRunnable(t: Tasklet): void {
   t.status = TaskletStatus.Suspended;
   t.waitingFor = WaitReason.None;
@@ -95,31 +89,38 @@ export function step(budget: i32): i32 {
   if (inStep) throw new Error("step(): already stepping (re-entered from a host callback)");
   inStep = true;
   let result = STEP_BUDGET;
+  // Raw addresses (see TaskletQueue.shiftAddress): no shadow-stack traffic per switch.
+  const main = changetype<usize>(mainTasklet);
+  const queue = changetype<usize>(runQueue);
   while (true) {
-    if (mainFinished()) { result = STEP_DONE; break; }
+    if (load<i32>(main + offsetof<Tasklet>("status")) == TaskletStatus.Dead) { result = STEP_DONE; break; }
     if (budget <= 0) break;
-    const t = runQueue.shiftInline();
+    const t = TaskletQueue.shiftAddress(queue);
     if (!t) { result = pendingCallCount() > 0 ? STEP_WAITING : STEP_BLOCKED; break; }
     budget--;
-    t.status = TaskletStatus.Running;
-    t.waitingFor = WaitReason.None;
-    if (!resume(t)) finish(t);
-    else if (t.status == TaskletStatus.Running) suspendedWithoutWaiting(t);
+    store<i32>(t + offsetof<Tasklet>("status"), TaskletStatus.Running);
+    store<i32>(t + offsetof<Tasklet>("waitingFor"), WaitReason.None);
+    if (!resume(t)) finish(changetype<Tasklet>(t));
+    else if (load<i32>(t + offsetof<Tasklet>("status")) == TaskletStatus.Running) suspendedWithoutWaiting(t);
   }
   inStep = false;
   return result;
 }
 
 /** Out of line, so the step loop carries no string building. */
-function suspendedWithoutWaiting(t: Tasklet): void {
-  throw new Error("stasis internal: tasklet " + t.id.toString() + " suspended without waiting for anything");
+function suspendedWithoutWaiting(t: usize): void {
+  throw new Error("stasis internal: tasklet " + changetype<Tasklet>(t).id.toString() + " suspended without waiting for anything");
 }
 
 /** Marks `t` dead, wakes its joiners (and the tasklet parked switching to it) and drops it from the registry. */
 export function finish(t: Tasklet): void {
   t.status = TaskletStatus.Dead;
   t.waitingFor = WaitReason.None;
-  t.saved = null;
+  const saved = t.saved;
+  if (saved) {
+    saved.release();
+    t.saved = null;
+  }
   const q = queueOf(t);
   if (q) q.remove(t);
   const from = t.switchedFrom;

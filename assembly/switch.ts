@@ -9,21 +9,23 @@
 // which stops the rewind and returns normally. All of this runs inside wasm; the host
 // is never on the path of a switch.
 //
-//   host ─► step() ─► resume(t) ─► enter(t) ─► Task#run ─► … ─► schedule() ─► suspend()
-//           not instrumented      ╰──────── instrumented by Asyncify ───────╯  (top-most)
+//   host ─► step() ─► resume(t) ─► enter(t) ─► Task#run ─► … ─► schedule() or suspend()
+//           not instrumented      ╰── instrumented by Asyncify ──╯  (top-most)
 //
 // Roles Asyncify infers from the imports each function calls: `resume` calls
 // start_rewind/stop_unwind, so it is "bottom-most" (never instrumented, the unwind ends
-// there); `suspend` calls start_unwind/stop_rewind, so it is "top-most" (not
-// instrumented, its callers are). The build marks `enter` and `suspend` as
-// never-inlined: inlining `suspend` into a caller would make that caller top-most and
-// re-run its body on rewind; inlining tasklet code into `resume` would leave it
-// uninstrumented.
+// there); `suspend` and `schedule` call start_unwind/stop_rewind, so they are
+// "top-most" (not instrumented, their callers are). schedule() is its own top-most
+// function rather than a caller of suspend() so that yielding adds no instrumented
+// frame (unwound and rewound at every switch) to the tasklet's stack. The build marks
+// `enter`, `suspend` and `schedule` as never-inlined: inlining a top-most function
+// into a caller would make that caller top-most and re-run its body on rewind;
+// inlining tasklet code into `resume` would leave it uninstrumented.
 //
 // State machine (flags are ours: Asyncify's own state cannot be imported):
 //
-//   normal ──suspend()──► unwinding ──resume() sees it──► normal (stack saved)
-//   normal ──resume(t) with saved stack──► rewinding ──suspend() re-entered──► normal
+//   normal ──suspend()/schedule()──► unwinding ──resume() sees it──► normal (stack saved)
+//   normal ──resume(t) with saved stack──► rewinding ──the same one re-entered──► normal
 //
 // Memory layout.
 //   [static data][shadow stack ↓ … __heap_base][heap …][scratch: stackLimit bytes]| end
@@ -33,7 +35,12 @@
 // and the first write past the limit traps instead. The host recognises that trap
 // (`unwinding` is set) and reports STACK_LIMIT. When the allocator grows memory the
 // scratch is no longer last; the next suspend then reserves a fresh region at the new
-// end (the old one is abandoned: at most one region per heap doubling).
+// end (the old one is abandoned, zeroed: at most one region per heap doubling).
+//
+// The scratch is dead between steps: every unwind writes it from its start before
+// saveRunning() reads what was written, rewinds read the SavedStack, and nothing else
+// reads it (a trap mid-unwind only resets ASYNC_DATA). host.ts exports its range
+// (__stasis_scratch_start/end) and images leave it out (host/scratch.ts).
 //
 // The shadow stack. AssemblyScript keeps every managed reference held in a local in a
 // frame of the shadow stack (`__stack_pointer` grows down towards `__data_end`); the GC
@@ -45,11 +52,23 @@
 // honours custom visitors only in `~lib/` files, which is where `stasis/assembly`
 // resolves to).
 //
-// SavedStack layout (one managed object, right-sized; reused while the size fits):
-//   [object header][asyncBytes u32][shadowBytes u32][capacity u32][sp u32]
-//   [Asyncify frames: asyncBytes][shadow-stack slots: shadowBytes]
+// No write barrier on the copy: every SavedStack is pinned (__pin) from allocation
+// until it is replaced or its tasklet finishes. The incremental collector (itcms) visits
+// the members of every pinned object as roots, both when a cycle starts and again
+// each time its gray list runs empty, right before it can sweep (visitRoots); so slots
+// copied in mid-cycle are found before anything is freed, without graying the block at
+// every switch (which the barrier this replaced did, scanning the slots each time).
+//
+// SavedStack layout (one pinned managed object, right-sized; reused while the size fits):
+//   [object header][asyncBytes u32][shadowBytes u32]
+//   [Asyncify frames: asyncBytes][shadow-stack slots: shadowBytes][spare]
+// Its capacity (frames + slots + spare) is the header's rtSize minus the two fields.
+// The slots go back to [base − shadowBytes, base), base being __stack_pointer where
+// resume() starts: the same for every resumption (the host calls step() with an empty
+// shadow stack), so a block need not record where its slots came from.
 import { OBJECT, TOTAL_OVERHEAD } from "rt/common";
-import { Tasklet } from "./tasklet";
+import { Tasklet, TaskletStatus } from "./tasklet";
+import { TaskletQueue, runQueue } from "./queue";
 import { __stasis_host_frames } from "./host";
 import { refuel } from "./preempt";
 
@@ -83,8 +102,6 @@ let running: Tasklet | null = null;
 @final export class SavedStack {
   asyncBytes: u32 = 0;
   shadowBytes: u32 = 0;
-  capacity: u32 = 0;
-  sp: usize = 0;
 
   @inline get data(): usize {
     return changetype<usize>(this) + offsetof<SavedStack>();
@@ -94,10 +111,14 @@ let running: Tasklet | null = null;
     return this.asyncBytes + this.shadowBytes;
   }
 
+  /** A new block, pinned (see "The shadow stack" above): release() it when dropping it. */
   static alloc(capacity: u32): SavedStack {
-    const saved = changetype<SavedStack>(__new(offsetof<SavedStack>() + capacity, idof<SavedStack>()));
-    saved.capacity = capacity;
-    return saved;
+    return changetype<SavedStack>(__pin(__new(offsetof<SavedStack>() + capacity, idof<SavedStack>())));
+  }
+
+  /** Unpins the block, which the collector then frees once nothing refers to it. */
+  release(): void {
+    __unpin(changetype<usize>(this));
   }
 
   /** GC hook: the saved shadow-stack slots are references held by the suspended tasklet. */
@@ -111,38 +132,6 @@ let running: Tasklet | null = null;
       slot += sizeof<usize>();
     }
   }
-
-  /**
-   * Write barrier for slots stored by raw memory copy. The incremental collector
-   * (itcms) requires that no black object points to a white one. White and black are
-   * the colors 0 and 1 (which is which flips every cycle); gray (2) and pinned (3)
-   * objects need no barrier. So only a slot whose color differs from this block's,
-   * both being 0 or 1, can break the invariant: then one `__link(this, slot, true)`
-   * grays this block if it is the black one, and no later slot can matter (a gray block
-   * is scanned again; a white one had nothing to fix). Reads the color bits of
-   * `~lib/rt/common`'s OBJECT header, as itcms does.
-   */
-  linkSlots(): void {
-    const self = changetype<usize>(this);
-    const color = colorOf(self);
-    if (color > 1) return;
-    let slot = this.data + this.asyncBytes;
-    const end = slot + this.shadowBytes;
-    while (slot < end) {
-      const ref = load<usize>(slot);
-      if (ref && colorOf(ref) == (color ^ 1)) {
-        __link(self, ref, true);
-        return;
-      }
-      slot += sizeof<usize>();
-    }
-  }
-}
-
-/** itcms color bits of a managed object's header. */
-// @ts-ignore: decorator
-@inline function colorOf(ref: usize): u32 {
-  return changetype<OBJECT>(ref - TOTAL_OVERHEAD).gcInfo & 3;
 }
 
 /**
@@ -176,6 +165,11 @@ export function initSwitch(limitBytes: u32): void {
   if (!reserveScratch()) throw new Error("cannot reserve " + stackLimit.toString() + " bytes of tasklet stack buffer: memory cannot grow");
 }
 
+/** Where the scratch region lies now: [start, end). Dead between steps (see the header). */
+export function scratchRange(end: bool): usize {
+  return end ? scratchEnd : scratchStart;
+}
+
 export function stackLimitBytes(): usize {
   return stackLimit;
 }
@@ -190,6 +184,8 @@ function reserveScratch(): bool {
   if (scratchEnd == top) return true;
   const pages = <i32>((stackLimit + 0xffff) >>> 16);
   if (memory.grow(pages) < 0) return false;
+  // The old region stays behind, unused: zeroed, so images need not carry it.
+  if (scratchEnd) memory.fill(scratchStart, 0, stackLimit);
   scratchEnd = <usize>memory.size() << 16;
   scratchStart = scratchEnd - stackLimit;
   return true;
@@ -206,9 +202,32 @@ export function suspend(): void {
     asyncify_stop_rewind();
     return;
   }
-  if (__stasis_host_frames > 0) {
-    throw new Error("cannot switch tasklets inside a host callback: a wasm → JavaScript → wasm stack cannot be suspended; switch after the callback returns");
+  if (__stasis_host_frames > 0) inHostCallback();
+  startUnwind();
+}
+
+/**
+ * schedule(): gives the CPU to the next runnable tasklet; the running one goes to the
+ * back of the run queue. Like suspend() it starts the unwind itself (top-most, never
+ * inlined), so yielding adds no instrumented frame to the tasklet's stack. Works on
+ * raw addresses only, so it has no shadow-stack frame either.
+ */
+export function schedule(): void {
+  if (rewinding) {
+    rewinding = false;
+    asyncify_stop_rewind();
+    return;
   }
+  const t = changetype<usize>(running);
+  if (!t) noTasklet();
+  if (__stasis_host_frames > 0) inHostCallback();
+  store<i32>(t + offsetof<Tasklet>("status"), TaskletStatus.Suspended);
+  TaskletQueue.pushAddress(changetype<usize>(runQueue), t);
+  startUnwind();
+}
+
+// @ts-ignore: decorator
+@inline function startUnwind(): void {
   if (!reserveScratch()) noScratch();
   store<usize>(ASYNC_DATA, scratchStart);
   store<usize>(ASYNC_DATA, scratchEnd, sizeof<usize>());
@@ -216,9 +235,17 @@ export function suspend(): void {
   asyncify_start_unwind(ASYNC_DATA);
 }
 
-/** Out of line: the message's string building would give suspend() a shadow-stack frame. */
+// Out of line: string building would give the top-most functions a shadow-stack frame.
+function inHostCallback(): void {
+  throw new Error("cannot switch tasklets inside a host callback: a wasm → JavaScript → wasm stack cannot be suspended; switch after the callback returns");
+}
+
 function noScratch(): void {
   throw new Error("cannot suspend: no memory for the " + stackLimit.toString() + "-byte tasklet stack buffer");
+}
+
+function noTasklet(): void {
+  throw new Error("current(): no tasklet is running (called from outside the scheduler)");
 }
 
 /** The bottom of every tasklet's stack. Never inlined (see the header). */
@@ -230,27 +257,29 @@ export function enter(): void {
 let enterSp: usize = 0;
 
 /**
- * Runs `t` until it suspends (returns true, its stack saved) or its task returns
- * (returns false). Not instrumented: calls the Asyncify runtime directly.
+ * Runs tasklet `t` until it suspends (returns true, its stack saved) or its task
+ * returns (returns false). Not instrumented: calls the Asyncify runtime directly.
+ * Like the other functions of a switch it works on raw addresses: a managed local
+ * would give it a shadow-stack frame, pushed, zeroed and popped at every switch.
  */
-export function resume(t: Tasklet): bool {
+export function resume(t: usize): bool {
   const base = __stack_pointer;
-  running = t;
+  running = changetype<Tasklet>(t);
   enterSp = base;
-  const saved = t.saved;
+  const saved = load<usize>(t + offsetof<Tasklet>("saved"));
   if (saved) {
-    const asyncBytes = <usize>saved.asyncBytes;
-    const shadowBytes = <usize>saved.shadowBytes;
-    if (saved.sp + shadowBytes != base) throw new Error("stasis internal: shadow stack base moved");
-    copyStack(saved.sp, saved.data + asyncBytes, shadowBytes);
+    const asyncBytes = <usize>load<u32>(saved + offsetof<SavedStack>("asyncBytes"));
+    const shadowBytes = <usize>load<u32>(saved + offsetof<SavedStack>("shadowBytes"));
+    const data = saved + offsetof<SavedStack>();
+    const sp = base - shadowBytes;
+    copyStack(sp, data + asyncBytes, shadowBytes);
     // The live copy is back on the shadow stack; stale slots must not stay GC roots.
-    saved.shadowBytes = 0;
+    store<u32>(saved + offsetof<SavedStack>("shadowBytes"), 0);
     // Rewind straight from the saved block: a rewind only reads the buffer (downwards
     // from `current`) and nothing allocates until it has finished.
-    const rewindFrom = saved.data + asyncBytes;
-    store<usize>(ASYNC_DATA, rewindFrom);
-    store<usize>(ASYNC_DATA, rewindFrom, sizeof<usize>());
-    enterSp = saved.sp;
+    store<usize>(ASYNC_DATA, data + asyncBytes);
+    store<usize>(ASYNC_DATA, data + asyncBytes, sizeof<usize>());
+    enterSp = sp;
     rewinding = true;
   }
   refuel();
@@ -286,29 +315,30 @@ function saveRunning(sp: usize, base: usize): void {
   const asyncBytes = <u32>(load<usize>(ASYNC_DATA) - scratchStart);
   const shadowBytes = <u32>(base - sp);
   const need = asyncBytes + shadowBytes;
-  // A raw address, not a managed local: that would cost a shadow-stack frame (zeroed
-  // with memory.fill) on every switch. The block stays reachable through running.saved.
-  let saved = changetype<usize>(running!.saved);
+  // Raw addresses, not managed locals (see resume). The block stays reachable through
+  // running.saved.
+  let saved = load<usize>(changetype<usize>(running) + offsetof<Tasklet>("saved"));
   // Reuse the block while it fits and wastes less than half; otherwise right-size it.
   if (!saved || savedCapacity(saved) < need || savedCapacity(saved) > need * 2 + 32) saved = replaceSaved(need);
-  changetype<SavedStack>(saved).asyncBytes = asyncBytes;
-  changetype<SavedStack>(saved).shadowBytes = shadowBytes;
-  changetype<SavedStack>(saved).sp = sp;
+  store<u32>(saved + offsetof<SavedStack>("asyncBytes"), asyncBytes);
+  store<u32>(saved + offsetof<SavedStack>("shadowBytes"), shadowBytes);
   const data = saved + offsetof<SavedStack>();
   copyStack(data, scratchStart, asyncBytes);
   copyStack(data + asyncBytes, sp, shadowBytes);
-  changetype<SavedStack>(saved).linkSlots();
 }
 
 // @ts-ignore: decorator
 @inline function savedCapacity(saved: usize): u32 {
-  return changetype<SavedStack>(saved).capacity;
+  return changetype<OBJECT>(saved - TOTAL_OVERHEAD).rtSize - <u32>offsetof<SavedStack>();
 }
 
-/** Gives the running tasklet a new, right-sized SavedStack; returns its address. */
+/** Gives the running tasklet a new, right-sized SavedStack; returns its address. Out of line (rare). */
 function replaceSaved(need: u32): usize {
+  const t = running!;
+  const old = t.saved;
+  if (old) old.release();
   const saved = SavedStack.alloc(need);
-  running!.saved = saved;
+  t.saved = saved;
   return changetype<usize>(saved);
 }
 

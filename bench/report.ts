@@ -9,6 +9,8 @@ import type { KernelRow, Variant } from "./kernels.ts";
 import { renderFleet, type FleetBenchRow } from "./fleet.ts";
 import type { PreemptSizeRow } from "./preemptsize.ts";
 import { renderCycle, type CycleResults } from "./cycle.ts";
+import { renderSwitchCount, type SwitchCountRow } from "./switchcount.ts";
+import type { ParkedRow } from "./parked.ts";
 
 export interface Environment {
   date: string;
@@ -35,6 +37,9 @@ export interface BenchResults {
   preemptSizes?: PreemptSizeRow[];
   /** bench/callgrind.txt (instruction counts from bench/callgrind.sh), if it exists. */
   callgrind: string | null;
+  /** Switch in JIT instructions (bench/switchcount.ts; null without valgrind) and memory per parked tasklet; absent in older results. */
+  switchCount?: SwitchCountRow[] | null;
+  parked?: ParkedRow;
   /** The fleet section (bench/fleet.ts); absent in results written before it existed. */
   fleet?: FleetBenchRow[];
   /** The fleet-style cycle (bench/cycle.ts); absent in results written before it existed. */
@@ -80,7 +85,7 @@ function verdicts(r: BenchResults): Verdict[] {
   const sw = r.switchRows;
   const depth1 = sw.filter((row) => row.depth === 1);
   const worst1 = Math.max(...depth1.map((row) => row.ns.stasis.median / row.ns.generator.median));
-  out.push({ target: "switch at depth 1 within 1.5× of a generator", measured: depth1.map((row) => `${ratio(row.ns.stasis.median / row.ns.generator.median)} (${row.tasklets} tasklets)`).join(", "), met: worst1 <= 1.5, by: `${ratio(worst1)} against 1.5×`, why: "A generator resumes one heap-allocated frame natively. A Stasis switch unwinds and rewinds every wasm frame of the tasklet through Asyncify (each stores and reloads its locals in linear memory), copies the shadow stack out and back, and runs the scheduler: about 1,150 instructions at depth 1 (callgrind, JIT code only). Closing it needs the engine to switch stacks (the WebAssembly stack-switching proposal) instead of Asyncify." });
+  out.push({ target: "switch at depth 1 within 1.5× of a generator", measured: depth1.map((row) => `${ratio(row.ns.stasis.median / row.ns.generator.median)} (${row.tasklets} tasklets)`).join(", "), met: worst1 <= 1.5, by: `${ratio(worst1)} against 1.5×`, why: "A generator resumes one heap-allocated frame natively. A Stasis switch unwinds and rewinds every wasm frame of the tasklet through Asyncify (each stores and reloads its locals in linear memory), copies the shadow stack out and back, and runs the scheduler: about 610 instructions at depth 1 against 240 for the smallest in-module Asyncify ping-pong (callgrind, JIT code only; see \"Switch in JIT instructions\"). Closing it needs the engine to switch stacks (the WebAssembly stack-switching proposal) instead of Asyncify." });
   const deep = sw.filter((row) => row.depth >= 10);
   const slowDeep = deep.filter((row) => row.ns.stasis.median >= row.ns.generator.median);
   out.push({ target: "depth ≥ 10 faster than `yield*` generators", measured: deep.map((row) => `${ratio(row.ns.stasis.median / row.ns.generator.median)} (${row.tasklets} × ${row.depth})`).join(", "), met: slowDeep.length === 0, by: `slower in ${slowDeep.length} of ${deep.length} cases`, why: "Per extra level a Stasis switch costs one Asyncify frame (about 15 ns) and `yield*` re-enters every delegating generator (20–35 ns, more with many chains), so Stasis overtakes generators past depth 10; at depth 10 its fixed cost still dominates. Cutting the fixed cost (fewer frames between the scheduler and the task, a cheaper step loop) would move the crossover below 10." });
@@ -140,6 +145,8 @@ export function renderResults(r: BenchResults): string {
   s.push("One switch = one resumption of the next parked coroutine in round-robin order, which runs until it yields again. Each coroutine recursed `depth` calls deep before yielding (every frame holds an int and a reference): a Stasis tasklet at depth d is `Task#run` plus d calls, a generator or async chain is d frames. See bench/switch.ts for how each contender is driven.", "");
   s.push(table(["tasklets × depth", ...CONTENDERS.map((c) => CONTENDER_LABELS[c]), "Stasis / generators", "speed-up over JS-driven Asyncify", "Stasis saved bytes"],
     r.switchRows.map((row) => [`${row.tasklets} × ${row.depth}`, ...CONTENDERS.map((c) => f(row.ns[c].median)), ratio(row.ns.stasis.median / row.ns.generator.median), ratio(row.ns.jsAsyncify.median / row.ns.stasis.median), f(row.stasisStackBytes, 0)])), "");
+
+  if (r.switchCount !== undefined) s.push(...renderSwitchCount(r.switchCount, r.parked));
 
   s.push("## Memory per suspended tasklet", "");
   s.push(table(["depth", "Stasis heap in use (after full GC)", "Stasis memory growth", "saved stack", "JS generator chain (V8 heap)", "Stasis / JS"],

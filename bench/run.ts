@@ -3,6 +3,8 @@
 // results. Sections (each file's header says exactly what it measures):
 //   switch.ts   switch latency at depths 1, 10, 50: Stasis, generators, async/await,
 //               JS-driven Asyncify
+//   switchcount.ts  the switch in JIT instructions (callgrind) beside the Asyncify floor
+//               and generators; parked.ts: memory per parked tasklet
 //   memory.ts   bytes per suspended tasklet (depth 0, 1, 10); spawn and park 1,000,000
 //   freeze.ts   freeze/thaw against a memory copy
 //   cycle.ts    the fleet-style cycle (thaw, answer, step, freeze): fresh and warm
@@ -31,6 +33,8 @@ import { measureReplay } from "./replay.ts";
 import { renderResults, type BenchResults, type Environment } from "./report.ts";
 import { gc } from "./stats.ts";
 import { measureSwitch } from "./switch.ts";
+import { measureSwitchCount } from "./switchcount.ts";
+import { measureParked } from "./parked.ts";
 
 const REPS = 7;
 const SAMPLE_MS = 200;
@@ -74,6 +78,8 @@ async function measureAll(benchDir: string): Promise<BenchResults> {
   const env = environment();
   console.log(`${env.cpu}, ${env.cores} cores, Node ${env.node}; medians of ${REPS}\n`);
   const switchRows = await section("switch latency", () => measureSwitch(SWITCH_CONFIGS, REPS, SAMPLE_MS));
+  const switchCount = await section("switch in JIT instructions (callgrind)", () => measureSwitchCount([1, 10, 50]));
+  const parked = await section("memory per parked tasklet", () => measureParked(1_000_000));
   const memory = await section("memory per suspended tasklet", () => measureMemory([0, 1, 10], 100_000));
   const spawnPark = await section("spawn and park 1,000,000", () => measureSpawnPark(1_000_000, 3));
   const freeze = await section("freeze and thaw", () => measureFreeze(REPS));
@@ -85,7 +91,7 @@ async function measureAll(benchDir: string): Promise<BenchResults> {
   const preemptSizes = await section("--preempt code size", () => measurePreemptSizes());
   const callgrindFile = join(benchDir, "callgrind.txt");
   const callgrind = existsSync(callgrindFile) ? readFileSync(callgrindFile, "utf8") : null;
-  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, preemptSizes, callgrind, fleet, cycle };
+  return { env, seconds: (performance.now() - start) / 1000, reps: REPS, switchRows, memory, spawnPark, freeze, replay, kernels, preemptSizes, callgrind, fleet, cycle, switchCount, parked };
 }
 
 async function main(): Promise<void> {

@@ -27,7 +27,7 @@ export type BuildMode = "release" | "debug";
  * schedule(). It runs only when the fuel is spent: out of line costs a call per slice.
  */
 export const NEVER_INLINE = [
-  "~lib/stasis/assembly/switch/suspend", "~lib/stasis/assembly/switch/enter", "~lib/stasis/assembly/switch/switchInto",
+  "~lib/stasis/assembly/switch/suspend", "~lib/stasis/assembly/switch/schedule", "~lib/stasis/assembly/switch/enter", "~lib/stasis/assembly/switch/switchInto",
   "~lib/stasis/assembly/host/__stasis_preempt",
 ];
 

@@ -108,8 +108,9 @@ export function instrument(compiled: Uint8Array, mode: BuildMode, scope: Asyncif
 
 /**
  * The switch is only safe while its functions stayed out-of-line (assembly/switch.ts).
- * `suspend` exists only in programs that can switch: there it is the sole caller of
- * asyncify.start_unwind, so the import without the function means it was inlined.
+ * `suspend` and `schedule` exist only in programs that can switch: they are the only
+ * callers of asyncify.start_unwind, so the import without either function means one was
+ * inlined (a program may use only one of them).
  */
 function checkSwitchFunctions(module: binaryen.Module): void {
   let importsStartUnwind = false;
@@ -117,8 +118,10 @@ function checkSwitchFunctions(module: binaryen.Module): void {
     const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
     if (info.module === "asyncify" && info.base === "start_unwind") importsStartUnwind = true;
   }
+  const topMost = NEVER_INLINE.filter((name) => name.endsWith("/suspend") || name.endsWith("/schedule"));
+  const anyTopMost = topMost.some((name) => module.getFunction(name));
   for (const name of NEVER_INLINE) {
-    const optional = name.endsWith("/suspend") && !importsStartUnwind;
+    const optional = topMost.includes(name) && (anyTopMost || !importsStartUnwind);
     if (!optional && !module.getFunction(name)) {
       throw new StasisError("COMPILE_ERROR", `stasis internal: ${name} is missing from the compiled module (inlined or renamed); the switch would be unsafe`);
     }

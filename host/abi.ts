@@ -72,6 +72,9 @@ export interface StasisExports {
   __stasis_reannounce_calls(): void;
   __stasis_pending_calls(): number;
   __stasis_complete(id: number, ok: number, bytes: number): number;
+  /** The dead Asyncify scratch region [start, end) between steps; absent in older modules (host/scratch.ts). */
+  __stasis_scratch_start?(): number;
+  __stasis_scratch_end?(): number;
   /** Only in modules built after preemption existed; needed only when metadata.preempt. */
   __stasis_set_fuel?(units: number): void;
   __new(size: number, id: number): number;

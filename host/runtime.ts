@@ -50,6 +50,7 @@ import type { HostRecord, ImageLimits } from "./image/format.ts";
 import { ABI_VERSION } from "./abi.ts";
 import { applyState, captureState, nonzeroChunks, type Instance } from "./state.ts";
 import { CHUNK_LOG2 } from "./image/format.ts";
+import { scratchChunks } from "./scratch.ts";
 import { withStacks, type TaskletStack } from "./stacks.ts";
 import { isolationContext, type TaskletFailure } from "./isolate.ts";
 import { decodeForThaw, ImageTrail } from "./dirty.ts";
@@ -218,11 +219,15 @@ export class Runtime {
     const { seed, lineage, inherited } = contents.host;
     const print = options.print ?? consolePrint;
     const warm = program.pool.take(contents.memory.pages);
-    // A warm instance may hold non-zero bytes anywhere it held data before (pool.ts).
+    // A warm instance may hold non-zero bytes anywhere it held data before (pool.ts), and
+    // in its Asyncify scratch, which images leave out (scratch.ts): zeroed too, so nothing
+    // of the previous computation stays readable by this one.
     let dirty: [number, number][] | undefined;
     if (warm) {
       warm.io.rebind(print, seed);
-      dirty = (warm.nonzero ?? nonzeroChunks(warm.stasis)).map(([first, end]) => [first * CHUNK_BYTES, end * CHUNK_BYTES]);
+      const scratch = scratchChunks(warm.stasis, CHUNK_LOG2);
+      const held = warm.nonzero ?? nonzeroChunks(warm.stasis);
+      dirty = (scratch ? [...held, scratch].sort((a, b) => a[0] - b[0]) : held).map(([first, end]) => [first * CHUNK_BYTES, end * CHUNK_BYTES]);
     }
     const slot = warm ?? (await newInstance(program, print, seed));
     const rt = Runtime.create(program, options, seed, slot, new Lineage(lineage ?? legacyLineage(seed), new Map(inherited ?? [])));

@@ -151,6 +151,8 @@ const MAX_PARSE_STEPS = 100_000;
 
 const TASKLET_CLASS = "~lib/stasis/assembly/tasklet/Tasklet";
 const MAIN_CLASS = "__stasis_entry__/__StasisMain";
+/** The top-most function schedule() (assembly/switch.ts); modules of ABI 1 had it as an instrumented frame of scheduler.ts. */
+const SCHEDULE_FUNCTION = "~lib/stasis/assembly/switch/schedule";
 const PREEMPT_FUNCTIONS = new Set(["~lib/stasis/assembly/preempt/preempt", "~lib/stasis/assembly/host/__stasis_preempt"]);
 
 /** `~lib/stasis/assembly/channel/Channel<~lib/string/String>#receive` → `Channel<String>#receive`. */
@@ -168,7 +170,7 @@ function frameOf(internal: string): StackFrame {
 }
 
 /** Decodes the Asyncify buffer `data` (length `bytes`) into function indexes, outermost first. */
-function parseFrames(table: FrameTable, read: (offset: number) => number, bytes: number): { chain: number[]; complete: boolean; note?: string } {
+function parseFrames(table: FrameTable, read: (offset: number) => number, bytes: number): { chain: number[]; complete: boolean; note?: string; leaf?: string } {
   if (table.entry < 0) return { chain: [], complete: false, note: "the build found no tasklet entry" };
   // Explicit DFS: frames[i] = function index, ends[i] = where its frame ends, tried[i] = next candidate.
   const chain: number[] = [];
@@ -192,7 +194,7 @@ function parseFrames(table: FrameTable, read: (offset: number) => number, bytes:
     if (index >= f.calls.length) continue;
     const callee: Callee = f.calls[index];
     if (start === 0) {
-      if (typeof callee === "string") return { chain: [...chain, fn], complete: true };
+      if (typeof callee === "string") return { chain: [...chain, fn], complete: true, leaf: callee };
       continue;
     }
     if (typeof callee === "string") continue;
@@ -250,18 +252,19 @@ function decodeStack(
   let chain: number[] = [];
   let complete = true;
   let note: string | undefined;
+  let leaf: string | undefined;
   if (saved !== 0) {
     const { rtSize } = r.header(saved);
     const asyncBytes = r.u32(saved + L.saved_asyncBytes);
     if (L.saved_data + asyncBytes > rtSize) corrupt(`a saved stack claims ${asyncBytes} bytes in a block of ${rtSize}`);
     const data = saved + L.saved_data;
-    ({ chain, complete, note } = parseFrames(table, (offset) => r.u32(data + offset), asyncBytes));
+    ({ chain, complete, note, leaf } = parseFrames(table, (offset) => r.u32(data + offset), asyncBytes));
   } else if (rec.status === "suspended") {
     note = "not started yet";
   }
   const internal = chain.map((i) => table.functions[i].name);
   const frames = userFrames(internal, taskClass, saved !== 0);
-  return { frames, waitsOn: waitsOn(table, r, rec, internal, byJoiners), complete, ...(note ? { note } : {}) };
+  return { frames, waitsOn: waitsOn(table, r, rec, internal, leaf, byJoiners), complete, ...(note ? { note } : {}) };
 }
 
 /** Drops the runtime's own frames and names the tasklet's root (see the header). */
@@ -277,13 +280,13 @@ function userFrames(internal: string[], taskClass: string, started: boolean): St
   return frames;
 }
 
-function waitsOn(table: FrameTable, r: Reader, rec: { ptr: number; status: TaskletStatus; waitingFor: WaitReason }, internal: string[], byJoiners: Map<number, number>): string {
+function waitsOn(table: FrameTable, r: Reader, rec: { ptr: number; status: TaskletStatus; waitingFor: WaitReason }, internal: string[], leaf: string | undefined, byJoiners: Map<number, number>): string {
   const L = table.layout;
   if (rec.status === "running") return "running";
   if (rec.status === "dead") return "nothing (dead)";
   if (rec.status === "suspended") {
     if (internal.some((n) => PREEMPT_FUNCTIONS.has(n))) return "preempted (runnable)";
-    if (internal[internal.length - 1] === "~lib/stasis/assembly/scheduler/schedule") return "schedule() (runnable)";
+    if (leaf === SCHEDULE_FUNCTION || internal[internal.length - 1] === "~lib/stasis/assembly/scheduler/schedule") return "schedule() (runnable)";
     return internal.length ? "runnable (woken)" : "runnable";
   }
   switch (rec.waitingFor) {

@@ -13,6 +13,7 @@ import { ABI_VERSION, GLOBAL_EXPORT_PREFIX, type ExportedGlobal, type StasisExpo
 import { StasisError } from "./errors.ts";
 import { CHUNK_LOG2, type HostRecord, type ImageContents, type ImageGlobal, type MemoryRun } from "./image/format.ts";
 import type { Program } from "./program.ts";
+import { scratchChunks, withoutChunks } from "./scratch.ts";
 
 export interface Instance {
   program: Program;
@@ -61,7 +62,7 @@ export function captureState(instance: Instance, host: HostRecord, module: Uint8
   const { stasis, program } = instance;
   const memory = new Uint8Array(stasis.memory.buffer);
   // Views, not copies: the encoder copies them into the image right away.
-  const runs: MemoryRun[] = nonzeroChunks(stasis).map(([first, end]) => ({ firstChunk: first, data: memory.subarray(first * CHUNK_BYTES, end * CHUNK_BYTES) }));
+  const runs: MemoryRun[] = withoutChunks(nonzeroChunks(stasis), scratchChunks(stasis, CHUNK_LOG2)).map(([first, end]) => ({ firstChunk: first, data: memory.subarray(first * CHUNK_BYTES, end * CHUNK_BYTES) }));
   const expected = program.metadata.globals;
   const objects = globalsOf(instance);
   const globals: ImageGlobal[] = new Array<ImageGlobal>(expected.length);
@@ -102,7 +103,7 @@ export function applyState(instance: Instance, contents: ImageContents, dirty?: 
   for (let i = 0; i < expected.length; i++) writeGlobal(objects[i], expected[i], stored[i]);
 }
 
-/** Zeroes the parts of the `dirty` byte ranges that no run covers (both lists in order). */
+/** Zeroes the parts of the `dirty` byte ranges that no run covers (both lists ascending; overlapping dirty ranges only cost time). */
 function zeroUncovered(memory: Uint8Array, dirty: [number, number][], runs: MemoryRun[], chunkBytes: number): void {
   let r = 0;
   for (const [start, end] of dirty) {

@@ -10,9 +10,13 @@ interface Outcome {
   globals: unknown[];
 }
 
+/** Memory and globals; the Asyncify scratch, dead between steps and left out of images, reads as zeros. */
 function finalState(rt: Runtime, output: string[]): Outcome {
   const globals = rt.program.metadata.globals.map((g) => (rt.exports[GLOBAL_EXPORT_PREFIX + g.index] as WebAssembly.Global).value);
-  return { output, memory: new Uint8Array(rt.memory.buffer).slice(), globals };
+  const memory = new Uint8Array(rt.memory.buffer).slice();
+  const scratch = rt.exports as { __stasis_scratch_start(): number; __stasis_scratch_end(): number };
+  memory.fill(0, scratch.__stasis_scratch_start(), scratch.__stasis_scratch_end());
+  return { output, memory, globals };
 }
 
 interface Scenario {
