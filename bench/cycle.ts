@@ -6,8 +6,10 @@
 //   bare    `new WebAssembly.Instance(module, imports)` of the same module (the yardstick)
 //   fresh   the cycle on a fresh instance (no pool: Program.load(…, { pool: 0 }))
 //   warm    the cycle on a warm instance (rt.release() at the end hands it to the next)
-//   delta   reserved for the delta cycle (rt.snapshot({ since }) on a resident runtime):
-//           null until that feature lands; the report prints "not measured".
+//   resident  no thaw: one runtime stays in memory and answers, steps and freezes a full
+//           image per event (the yardstick for the next row)
+//   delta   the same resident runtime freezing a delta image per event
+//           (rt.snapshot({ since: the previous image })), as a store of chains does
 // Each sample runs a batch of operations and reads process.cpuUsage() (user + system,
 // so collecting dead instances counts); the kinds take turns sample by sample, so the
 // machine's noise falls on all alike. Medians of the samples; ratios against bare.
@@ -28,8 +30,10 @@ export interface CycleResults {
   bareUs: number;
   freshUs: number;
   warmUs: number;
-  /** The delta cycle; null until measured (see the header). */
-  deltaUs: number | null;
+  residentUs: number;
+  deltaUs: number;
+  /** Median size of one delta image of the cycle. */
+  deltaBytes: number;
   /** Thaw of 64 MiB memory holding 1 MiB, ms (median). */
   bigFreshMs: number;
   bigWarmMs: number;
@@ -38,16 +42,13 @@ export interface CycleResults {
 const LINEAGE = "0".repeat(32);
 const quiet = (): void => {};
 
-/** The delta cycle, filled in when delta images land: given the program and the image, one cycle to time (resident runtime, rt.snapshot({ since })), or null. */
-export type DeltaCycle = (program: Program, image: Uint8Array) => Promise<(() => Promise<void>) | null>;
-const noDelta: DeltaCycle = () => Promise.resolve(null);
 
 function cpuUs(): number {
   const usage = process.cpuUsage();
   return usage.user + usage.system;
 }
 
-export async function measureCycle(samples = 15, batch = 200, delta: DeltaCycle = noDelta): Promise<CycleResults> {
+export async function measureCycle(samples = 15, batch = 200): Promise<CycleResults> {
   const base = await loadProgram("bench", "programs", "cycle.ts");
   const warmProgram = await Program.load(base.module, { pool: 1 });
   const freshProgram = await Program.load(base.module, { pool: 0 });
@@ -67,12 +68,26 @@ export async function measureCycle(samples = 15, batch = 200, delta: DeltaCycle 
   };
   const late: { memory?: WebAssembly.Memory } = {};
   const env = envImports({ memory: () => late.memory!, heapBase: () => 0, hostFrames: () => ({}) as WebAssembly.Global }, { print: quiet, seed: 1 });
-  const deltaWork = await delta(warmProgram, image);
+  // Resident runtimes: each event answers the pending call, steps, and freezes.
+  const residentCycle = async (freeze: (rt: Runtime) => void): Promise<() => void> => {
+    const rt = await Runtime.restore(freshProgram, image, options);
+    return () => {
+      rt.complete(rt.pendingCalls()[0].id, "ok");
+      rt.step();
+      freeze(rt);
+    };
+  };
+  let previous: Uint8Array = image;
+  const deltaSizes: number[] = [];
   const works: (() => unknown)[] = [
     () => new WebAssembly.Instance(base.module, { env }),
     () => cycle(freshProgram, false),
     () => cycle(warmProgram, true),
-    ...(deltaWork ? [deltaWork] : []),
+    await residentCycle((rt) => rt.snapshot()),
+    await residentCycle((rt) => {
+      previous = rt.snapshot({ since: previous });
+      if (deltaSizes.length < 1000) deltaSizes.push(previous.length);
+    }),
   ];
   const times = works.map(() => [] as number[]);
   for (const work of works) for (let i = 0; i < batch; i++) await work(); // warm-up
@@ -83,9 +98,9 @@ export async function measureCycle(samples = 15, batch = 200, delta: DeltaCycle 
       times[w].push((cpuUs() - start) / batch);
     }
   }
-  const [bareUs, freshUs, warmUs, deltaUs] = times.map(median);
+  const [bareUs, freshUs, warmUs, residentUs, deltaUs] = times.map(median);
   const big = await measureBigThaw(Math.max(5, Math.floor(samples / 2)));
-  return { imageBytes: image.length, memoryBytes, bareUs, freshUs, warmUs, deltaUs: deltaUs ?? null, bigFreshMs: big.fresh, bigWarmMs: big.warm };
+  return { imageBytes: image.length, memoryBytes, bareUs, freshUs, warmUs, residentUs, deltaUs, deltaBytes: median(deltaSizes), bigFreshMs: big.fresh, bigWarmMs: big.warm };
 }
 
 /** Thaw of 64 MiB holding 1 MiB: fresh (each sample after a full GC, not timed) against warm. */
@@ -136,7 +151,8 @@ export function renderCycle(c: CycleResults): string {
     `| bare \`new WebAssembly.Instance\` | ${us(c.bareUs)} | 1.00× | |`,
     `| cycle, full image, fresh instance | ${us(c.freshUs)} | ${r(c.freshUs)} | ${goal(c.freshUs, 1.5)} |`,
     `| cycle, full image, warm instance (pool + release) | ${us(c.warmUs)} | ${r(c.warmUs)} | ${goal(c.warmUs, 1.5)} |`,
-    `| cycle, delta image, resident runtime | ${c.deltaUs === null ? "not measured" : us(c.deltaUs)} | ${c.deltaUs === null ? "" : r(c.deltaUs)} | ${c.deltaUs === null ? "" : goal(c.deltaUs, 0.75)} |`,
+    `| no thaw: resident runtime, full image | ${us(c.residentUs)} | ${r(c.residentUs)} | |`,
+    `| no thaw: resident runtime, delta image (${(c.deltaBytes / 1024).toFixed(1)} KiB) | ${us(c.deltaUs)} | ${r(c.deltaUs)} | ${goal(c.deltaUs, 0.75)} |`,
     "",
     `Thaw of a 64 MiB memory holding 1 MiB: fresh instance ${c.bigFreshMs.toFixed(2)} ms, warm instance ${c.bigWarmMs.toFixed(2)} ms (goal ≤ 2 ms: ${c.bigWarmMs <= 2 ? "met by the warm thaw" : "missed"}).`,
     "",

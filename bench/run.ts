@@ -8,7 +8,8 @@
 //   memory.ts   bytes per suspended tasklet (depth 0, 1, 10); spawn and park 1,000,000
 //   freeze.ts   freeze/thaw against a memory copy
 //   cycle.ts    the fleet-style cycle (thaw, answer, step, freeze): fresh and warm
-//               instances against a bare WebAssembly.Instance; 64 MiB/1 MiB thaw
+//               instances, a resident runtime freezing full or delta images, against a
+//               bare WebAssembly.Instance; 64 MiB/1 MiB thaw
 //   replay.ts   resume from an image against re-running from the start
 //   kernels.ts  instrumentation overhead on compute kernels (plus bench/callgrind.txt)
 //   fleet.ts    fleet computations stepped per second, embedded and PostgreSQL, against
@@ -83,7 +84,6 @@ async function measureAll(benchDir: string): Promise<BenchResults> {
   const memory = await section("memory per suspended tasklet", () => measureMemory([0, 1, 10], 100_000));
   const spawnPark = await section("spawn and park 1,000,000", () => measureSpawnPark(1_000_000, 3));
   const freeze = await section("freeze and thaw", () => measureFreeze(REPS));
-  // The delta cycle (rt.snapshot({ since })) goes in measureCycle's third argument when it exists.
   const cycle = await section("fleet-style cycle", () => measureCycle());
   const replay = await section("resume against re-run", () => measureReplay(1000, 3));
   const kernels = await section("instrumentation overhead", () => measureKernels(REPS));

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeImage } from "../host/image/index.ts";
 import { CHUNK_LOG2 } from "../host/image/format.ts";
-import { Runtime } from "../host/index.ts";
+import { Program, Runtime } from "../host/index.ts";
 import { call, loadProgram } from "./helpers.ts";
 
 interface ScratchExports {
@@ -36,5 +36,29 @@ describe("the dead Asyncify scratch", () => {
     while (thawed.step({ budget: 2 }) !== "done");
     expect(output).toEqual(["diver ok", "shallow steps 20, failures 0"]);
     expect(thawedOutput).toEqual(output);
+  });
+});
+
+describe("a warm thaw and the scratch", () => {
+  it("zeroes the scratch a previous computation left in a reused instance", async () => {
+    const built = await loadProgram("deep.ts");
+    const start = await Runtime.start(built, { print: () => {} });
+    call(start, "setDepth", 250);
+    start.step({ budget: 1 });
+    const image = start.snapshot();
+    const program = await Program.load(built.module, { pool: 1 });
+    const previous = await Runtime.restore(program, image, { print: () => {} });
+    previous.step({ budget: 3 }); // unwinds 250 frames through the scratch of this instance
+    previous.snapshot();
+    previous.release();
+    expect(program.pool.size).toBe(1);
+    const warm = await Runtime.restore(program, image, { print: () => {} });
+    expect(program.pool.size).toBe(0); // the thaw took the released instance
+    const { __stasis_scratch_start: from, __stasis_scratch_end: to } = warm.exports as unknown as ScratchExports;
+    // Its whole chunks (the partial ones at the edges travel in the image as they are).
+    const chunk = 2 ** CHUNK_LOG2;
+    const whole = new Uint8Array(warm.memory.buffer).subarray(Math.ceil(from() / chunk) * chunk, Math.floor(to() / chunk) * chunk);
+    expect(whole.length).toBeGreaterThan(0);
+    expect(whole.every((b) => b === 0)).toBe(true);
   });
 });
