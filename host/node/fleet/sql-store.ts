@@ -9,9 +9,10 @@
 // to it; the old file is removed after the commit, the new one if the commit is refused.
 // A crash in between leaves an unreferenced file, removed when the store next opens.
 //
-// Delta images (PostgreSQL rows only): a step may commit a delta taken since the chain's
-// last image instead of a full image; it is appended to fleet_deltas in the commit's
-// transaction, and a full image clears them in the same transaction, so every committed
+// Delta images: a step may commit a delta taken since the chain's last image instead of
+// a full image; it is appended to fleet_deltas (rows in both stores, also where the base
+// is a side-store file) in the commit's transaction, and a full image clears them in the
+// same transaction, so every committed
 // state is a loadable chain [image, ...deltas] (at most MAX_DELTAS deltas: the step
 // thread compacts by writing a full image, also once the deltas outweigh the image).
 //
@@ -170,10 +171,8 @@ export class SqlFleetStore implements FleetStore {
       const image = r.image_ref ? await this.files!.read(r.image_ref) : r.image ? bytes(r.image) : null;
       const calls = json(r.calls).map((c) => ({ ...c, payload: base64(c.payload) }));
       const completions = json(r.completions).map((c) => ({ ...c, value: base64(c.value) }));
-      // Images in files (the embedded store) are always full: its side store writes one file per image.
       const deltas = image ? json(r.deltas).map(base64) : [];
-      const maxDeltas = this.files ? 0 : MAX_DELTAS;
-      claims.push({ id: r.id, moduleId: r.module_id, epoch: Number(r.epoch), seed: Number(r.seed), image, deltas, maxDeltas, now: r.now, calls, completions });
+      claims.push({ id: r.id, moduleId: r.module_id, epoch: Number(r.epoch), seed: Number(r.seed), image, deltas, maxDeltas: MAX_DELTAS, now: r.now, calls, completions });
     }
     return claims;
   }
@@ -194,8 +193,8 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async commit(id: string, epoch: number, step: StepCommit): Promise<CommitResult> {
-    if (step.delta && this.files) throw new StasisError("BAD_OPTION", "stasis internal: the embedded store keeps full images only");
-    const ref = this.files ? `${id}-${epoch}-${randomBytes(6).toString("hex")}.img` : null;
+    // A full image in the side store goes to a new file first; deltas (small) are rows in both stores.
+    const ref = this.files && !step.delta ? `${id}-${epoch}-${randomBytes(6).toString("hex")}.img` : null;
     if (ref) await this.files!.write(ref, step.image);
     let result: CommitResult & { previous: string | null };
     try {
@@ -341,12 +340,12 @@ export class SqlFleetStore implements FleetStore {
   async image(id: string): Promise<Uint8Array | null> {
     const { rows } = await this.db.query<{ image: Uint8Array | null; image_ref: string | null }>("SELECT image, image_ref FROM fleet_computations WHERE id = $1", [id]);
     if (rows.length === 0) return null;
-    if (rows[0].image_ref) return this.files!.read(rows[0].image_ref);
-    if (!rows[0].image) return null;
+    const base = rows[0].image_ref ? await this.files!.read(rows[0].image_ref) : rows[0].image ? bytes(rows[0].image) : null;
+    if (!base) return null;
     // With deltas after it, the chain merged: the full image of the latest state (unsigned).
     const deltas = await this.db.query<{ image: Uint8Array }>("SELECT image FROM fleet_deltas WHERE computation_id = $1 ORDER BY seq", [id]);
-    if (deltas.rows.length === 0) return bytes(rows[0].image);
-    return mergeImages(bytes(rows[0].image), ...deltas.rows.map((r) => bytes(r.image)));
+    if (deltas.rows.length === 0) return base;
+    return mergeImages(base, ...deltas.rows.map((r) => bytes(r.image)));
   }
 
   async cancel(id: string): Promise<boolean> {
