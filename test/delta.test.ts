@@ -6,27 +6,13 @@
 import { describe, expect, it } from "vitest";
 import { DEFER, Runtime, StasisError, decodeImage, isDeltaImage, mergeImages, signImage, type HostHandler, type Program } from "../host/index.ts";
 import { decodeDelta } from "../host/image/delta.ts";
-import { globalBits } from "../host/image/format.ts";
 import { sealImage } from "../host/image/checksum.ts";
 import { loadProgram } from "./helpers.ts";
+import { Random } from "./fuzz/mutate.ts";
 
 const LINEAGE = "0123456789abcdef0123456789abcdef";
 const handlers: Record<string, HostHandler> = { op: () => DEFER, main: () => DEFER };
 
-class Random {
-  constructor(private state: number) {}
-  next(): number {
-    let x = this.state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.state = x >>> 0;
-    return this.state;
-  }
-  below(n: number): number {
-    return this.next() % n;
-  }
-}
 
 function command(random: Random, spawned: { n: number }): string {
   const r = random.below(100);
@@ -114,10 +100,7 @@ describe("delta images", () => {
       const full = rt.snapshot();
       const merged = await mergeImages(chain[0], ...chain.slice(1));
       if (!same(merged, full)) {
-        const [m, f] = [await decodeImage(merged), await decodeImage(full)];
-        console.log(step, choice, m.globals.filter((g, i) => globalBits(g) !== globalBits(f.globals[i])).map((g) => `${g.index}:${globalBits(g)}`).join(" "), f.globals.map((g) => g.index).join(","), decodeDelta(delta).globals.map((g) => `${g.index}:${globalBits(g)}`).join(" "), m.memory.pages, f.memory.pages, JSON.stringify(m.memory.runs.map((r) => [r.firstChunk, r.data.length / 4096])) === JSON.stringify(f.memory.runs.map((r) => [r.firstChunk, r.data.length / 4096])), JSON.stringify(m.host) === JSON.stringify(f.host));
-        console.log(lastKind, chain.length);
-        throw new Error(`step ${step}: base + ${chain.length - 1} deltas differ from the full image`);
+        throw new Error(`step ${step} (last: ${lastKind}): base + ${chain.length - 1} deltas differ from the full image`);
       }
       if (choice < 8) {
         // Thaw the chain and carry on in the thawed runtime; the next delta is since the chain's last image.

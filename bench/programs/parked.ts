@@ -4,8 +4,7 @@
 // allocator's free blocks, after a full GC) before spawning and once all are parked,
 // and how much linear memory grew.
 import { Task, spawn, schedule, Tasklet } from "stasis/assembly";
-import { ROOT } from "rt/tlsf";
-import { BLOCK_OVERHEAD } from "rt/common";
+import { heapInUse } from "./lib/heap";
 
 let count: i32 = 1_000_000;
 let started: i32 = 0;
@@ -21,21 +20,6 @@ export function measured(): bool { return done; }
 export function heapBefore(): usize { return before; }
 export function heapAfter(): usize { return after; }
 export function growth(): i32 { return (pagesAfter - pagesBefore) << 16; }
-
-/** As in suspended.ts: memory size minus the free blocks of ~lib/rt/tlsf's lists. */
-function heapInUse(): usize {
-  __collect();
-  const root = changetype<usize>(ROOT);
-  let free: usize = 0;
-  for (let i: usize = 0; i < 23 * 16; i++) {
-    let block = load<usize>(root + 96 + (i << 2));
-    while (block) {
-      free += BLOCK_OVERHEAD + (load<usize>(block) & ~<usize>3);
-      block = load<usize>(block, 8);
-    }
-  }
-  return (<usize>memory.size() << 16) - free;
-}
 
 class Parker extends Task {
   run(): void {

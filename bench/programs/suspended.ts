@@ -5,8 +5,7 @@
 // once all are blocked (a full GC each); then it returns, which ends the program and
 // leaves the tasklets blocked for the host to inspect.
 import { Task, spawn, schedule, Channel } from "stasis/assembly";
-import { ROOT } from "rt/tlsf";
-import { BLOCK_OVERHEAD } from "rt/common";
+import { heapInUse } from "./lib/heap";
 
 let count: i32 = 100000;
 let depth: i32 = 1;
@@ -25,25 +24,6 @@ export function configure(k: i32, levels: i32, measureHeap: bool): void {
 export function measured(): bool { return done; }
 export function heapBefore(): usize { return before; }
 export function heapAfter(): usize { return after; }
-
-/**
- * Bytes of linear memory in use after a full GC: memory size minus the free blocks
- * in the TLSF allocator's free lists (wasm32 layout of ~lib/rt/tlsf's Root: 23 × 16
- * list heads from byte 96; a free block keeps its `next` link at byte 8).
- */
-function heapInUse(): usize {
-  __collect();
-  const root = changetype<usize>(ROOT);
-  let free: usize = 0;
-  for (let i: usize = 0; i < 23 * 16; i++) {
-    let block = load<usize>(root + 96 + (i << 2));
-    while (block) {
-      free += BLOCK_OVERHEAD + (load<usize>(block) & ~<usize>3);
-      block = load<usize>(block, 8);
-    }
-  }
-  return (<usize>memory.size() << 16) - free;
-}
 
 class Frame {
   constructor(public level: i32) {}

@@ -80,42 +80,69 @@ function truncated(have: number, need: number | bigint): StasisError {
   return new StasisError("TRUNCATED", `the image is cut short (${have} of ${need} bytes); the write was interrupted: use the previous checkpoint`);
 }
 
+/** One entry of an image's section table. */
+export interface SectionEntry {
+  kind: SectionKind;
+  flags: number;
+  /**
+   * Stored and raw lengths: u64s read as doubles (no BigInt), inexact only above 2^53,
+   * where every check (longer than the image, over a limit) fails as the exact value would.
+   */
+  stored: number;
+  raw: number;
+  /** Where the raw length lies, for a message that prints it exactly. */
+  rawAt: number;
+  payload: Uint8Array;
+}
+
+/**
+ * Walks the section table of an image whose header readHeader has checked, for full and
+ * delta images alike: at most 16 sections, each header and payload inside the image, no
+ * kind twice, a signature only last and 32 bytes, nothing between the last section and
+ * the trailer. Kinds, flags and lengths by kind are the caller's to check.
+ */
+export function sectionTable(image: Uint8Array): SectionEntry[] {
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const end = image.length - TRAILER_BYTES;
+  const count = view.getUint32(56, true);
+  if (count > 16) throw corrupt(`${count} sections`);
+  const entries: SectionEntry[] = [];
+  let at = HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (end - at < SECTION_HEADER_BYTES) throw corrupt("a section header runs past the end");
+    const kind = view.getUint32(at, true) as SectionKind;
+    const flags = view.getUint32(at + 4, true);
+    const stored = u64(view, at + 8);
+    const raw = u64(view, at + 16);
+    const rawAt = at + 16;
+    at += SECTION_HEADER_BYTES;
+    if (stored > end - at) throw corrupt(`section ${kind} is longer than the image`);
+    if (entries.some((e) => e.kind === kind)) throw corrupt(`section ${kind} appears twice`);
+    if (kind === SectionKind.Signature && (i !== count - 1 || flags !== 0 || stored !== 32 || raw !== 32)) throw corrupt("a signature section that is not the last one, or not 32 bytes");
+    entries.push({ kind, flags, stored, raw, rawAt, payload: image.subarray(at, at + stored) });
+    at += stored;
+  }
+  if (at !== end) throw corrupt("bytes between the last section and the checksum");
+  return entries;
+}
+
 export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): Promise<ImageContents> {
   const header = readHeader(image);
   if (header.delta) throw deltaAlone();
   const maxMemory = limits.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   const maxModule = limits.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const end = image.length - TRAILER_BYTES;
-  const count = view.getUint32(56, true);
-  if (count > 16) throw corrupt(`${count} sections`);
   const found = new Map<SectionKind, Uint8Array>();
-  let at = HEADER_BYTES;
-  for (let i = 0; i < count; i++) {
-    if (end - at < SECTION_HEADER_BYTES) throw corrupt("a section header runs past the end");
-    const kind = view.getUint32(at, true) as SectionKind;
-    const flags = view.getUint32(at + 4, true);
-    // u64 lengths as doubles (no BigInt): inexact only above 2^53, and every such value
-    // fails the checks below (longer than the image, over the limit) as the exact one does.
-    const stored = u64(view, at + 8);
-    const raw = u64(view, at + 16);
-    const rawAt = at + 16;
-    at += SECTION_HEADER_BYTES;
-    if (stored > end - at) throw corrupt(`section ${kind} is longer than the image`);
-    if (found.has(kind)) throw corrupt(`section ${kind} appears twice`);
+  for (const { kind, flags, stored, raw, rawAt, payload } of sectionTable(image)) {
     if (flags & ~SECTION_DEFLATE) throw corrupt(`section ${kind} has unknown flags ${flags}`);
     const maxRaw = kind === SectionKind.Memory ? maxMemory + 12 + 8 * Math.floor(maxMemory / 4096) : kind === SectionKind.Module ? maxModule : MAX_HOST_RECORD_BYTES + MAX_GLOBALS * 16 + 4;
     if (!(raw <= maxRaw)) throw limit(`has a ${kind === SectionKind.Module ? "module" : "section"} of ${view.getBigUint64(rawAt, true)} bytes, more than the limit`);
-    const payload = image.subarray(at, at + stored);
-    at += stored;
-    if (kind === SectionKind.Signature && (i !== count - 1 || flags !== 0 || stored !== 32 || raw !== 32)) throw corrupt("a signature section that is not the last one, or not 32 bytes");
     if (flags & SECTION_DEFLATE) {
       const inspect = kind === SectionKind.Memory ? memoryInspector(raw, maxMemory, limit) : undefined;
       found.set(kind, await inflate(payload, raw, inspect));
     } else if (raw !== stored) throw corrupt(`section ${kind} has mismatched lengths`);
     else found.set(kind, payload);
   }
-  if (at !== end) throw corrupt("bytes between the last section and the checksum");
   for (const kind of [SectionKind.Memory, SectionKind.Globals, SectionKind.Host]) if (!found.has(kind)) throw corrupt(`section ${kind} is missing`);
   // A signature is checked by verifyImageSignature (auth.ts) when the host has a key; decoding skips it.
   for (const kind of found.keys()) if (kind < SectionKind.Memory || kind > SectionKind.Signature) throw corrupt(`unknown section ${kind}`);

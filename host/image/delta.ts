@@ -25,7 +25,7 @@
 // left and the limits before anything is allocated; a delta has no compressed sections
 // (there is nothing to inflate), so it is bounded by its own length.
 import { StasisError } from "../errors.ts";
-import { corrupt, decodeGlobals, decodeHost, decodeImage, decodeMemory, limit, readHeader } from "./decode.ts";
+import { corrupt, decodeGlobals, decodeHost, decodeImage, decodeMemory, limit, readHeader, sectionTable } from "./decode.ts";
 import { encodeImage, hexToBytes } from "./encode.ts";
 import {
   DEFAULT_MAX_MEMORY_BYTES, FORMAT_VERSION, GLOBAL_TYPES, HEADER_BYTES, HEADER_DELTA, MAGIC, MAX_GLOBALS, MAX_HOST_RECORD_BYTES,
@@ -174,35 +174,17 @@ export function decodeDelta(image: Uint8Array, limits: ImageLimits = {}): DeltaC
   };
 }
 
-/**
- * The section table of an image whose header readHeader has checked: payloads by kind,
- * each kind at most once, a signature only last. `check` sees each kind and flags.
- */
+/** The sections of an image (sectionTable's checks, plus the delta codec's): payloads by kind. `check` sees each kind and flags. */
 function sectionsOf(image: Uint8Array, check: (kind: SectionKind, flags: number) => void): Map<SectionKind, Uint8Array> {
-  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const end = image.length - TRAILER_BYTES;
-  const count = view.getUint32(56, true);
-  if (count > 16) throw corrupt(`${count} sections`);
   const found = new Map<SectionKind, Uint8Array>();
-  let at = HEADER_BYTES;
-  for (let i = 0; i < count; i++) {
-    if (end - at < SECTION_HEADER_BYTES) throw corrupt("a section header runs past the end");
-    const kind = view.getUint32(at, true) as SectionKind;
-    const flags = view.getUint32(at + 4, true);
-    const stored = view.getBigUint64(at + 8, true);
-    const raw = view.getBigUint64(at + 16, true);
-    at += SECTION_HEADER_BYTES;
+  for (const { kind, flags, stored, raw, payload } of sectionTable(image)) {
     if (kind < SectionKind.Memory || kind > SectionKind.Base) throw corrupt(`unknown section ${kind}`);
-    if (stored > BigInt(end - at) || raw !== stored) throw corrupt(`section ${kind} is longer than the image, or its lengths differ`);
-    if (found.has(kind)) throw corrupt(`section ${kind} appears twice`);
+    if (raw !== stored) throw corrupt(`section ${kind} has mismatched lengths`);
     check(kind, flags);
-    if (kind === SectionKind.Host && stored > BigInt(MAX_HOST_RECORD_BYTES)) throw limit("has a host record over 1 MiB");
-    if (kind === SectionKind.Globals && stored > BigInt(4 + MAX_GLOBALS * 16)) throw corrupt("globals section length");
-    if (kind === SectionKind.Signature && (i !== count - 1 || stored !== 32n)) throw corrupt("a signature section that is not the last one, or not 32 bytes");
-    found.set(kind, image.subarray(at, at + Number(stored)));
-    at += Number(stored);
+    if (kind === SectionKind.Host && stored > MAX_HOST_RECORD_BYTES) throw limit("has a host record over 1 MiB");
+    if (kind === SectionKind.Globals && stored > 4 + MAX_GLOBALS * 16) throw corrupt("globals section length");
+    found.set(kind, payload);
   }
-  if (at !== end) throw corrupt("bytes between the last section and the checksum");
   return found;
 }
 
