@@ -9,7 +9,7 @@ import { openPgStore } from "../host/node/fleet/pg-store.ts";
 import { SCHEMA_VERSION } from "../host/node/fleet/schema.ts";
 import type { FleetStore, StepCommit } from "../host/node/fleet/store.ts";
 import { postgresAvailable, startPgCluster, type PgCluster } from "./pg-cluster.ts";
-import { DEFER, Runtime } from "../host/index.ts";
+import { DEFER, decodeImage, encodeImage, Runtime, verifyImageSignature } from "../host/index.ts";
 import { loadProgram } from "./helpers.ts";
 
 interface Backend {
@@ -114,7 +114,9 @@ for (const backend of backends) {
       claim = await claimOf();
       expect(Buffer.from(claim.image!).equals(Buffer.from(base))).toBe(true);
       expect(claim.deltas.map((d) => Buffer.from(d).equals(Buffer.from(delta)))).toEqual([true]);
-      expect(Buffer.from((await store.image(id))!).equals(Buffer.from(rt.snapshot()))).toBe(true);
+      const latest = (await store.image(id))!;
+      await verifyImageSignature(latest, await store.imageKey());
+      expect(Buffer.from(encodeImage(await decodeImage(latest))).equals(Buffer.from(rt.snapshot()))).toBe(true);
       // A fenced-off delta changes nothing; a full image clears the chain.
       expect((await store.commit(id, claim.epoch - 1, step({ image: delta, delta: true }))).ok).toBe(false);
       advance();

@@ -26,6 +26,7 @@ import { randomBytes } from "node:crypto";
 import { StasisError } from "../../errors.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { mergeImages } from "../../image/delta.ts";
+import { signImage } from "../../image/auth.ts";
 import type { CallRow, Claim, CommitResult, CompletionRow, ComputationRow, ComputationStatus, FleetStore, StepCommit } from "./store.ts";
 
 export interface SqlClient {
@@ -342,10 +343,11 @@ export class SqlFleetStore implements FleetStore {
     if (rows.length === 0) return null;
     const base = rows[0].image_ref ? await this.files!.read(rows[0].image_ref) : rows[0].image ? bytes(rows[0].image) : null;
     if (!base) return null;
-    // With deltas after it, the chain merged: the full image of the latest state (unsigned).
+    // With deltas after it, the chain merged into the full image of the latest state, signed
+    // with the fleet's key like every image a step commits.
     const deltas = await this.db.query<{ image: Uint8Array }>("SELECT image FROM fleet_deltas WHERE computation_id = $1 ORDER BY seq", [id]);
     if (deltas.rows.length === 0) return base;
-    return mergeImages(base, ...deltas.rows.map((r) => bytes(r.image)));
+    return signImage(await mergeImages(base, ...deltas.rows.map((r) => bytes(r.image))), await this.imageKey());
   }
 
   async cancel(id: string): Promise<boolean> {

@@ -134,7 +134,7 @@ export interface FleetStore {
   list(): Promise<ComputationRow[]>;
   calls(id: string): Promise<CallRow[]>;
   output(id: string): Promise<string>;
-  /** The latest committed image, or null before the first commit. */
+  /** The latest committed image (a chain merged into one), signed with the fleet's key; null before the first commit. */
   image(id: string): Promise<Uint8Array | null>;
   /** Moves a computation that has not finished to failed ("cancelled"), fencing its claim. */
   cancel(id: string): Promise<boolean>;
