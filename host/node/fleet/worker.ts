@@ -218,7 +218,9 @@ export class FleetWorker {
     const task = this.runClaim(claim)
       .catch((error: unknown) => this.event({ type: "error", computation: claim.id, message: (error as Error).message }))
       .finally(() => {
-        this.held.delete(claim.id);
+        // A computation committed as due at once can be claimed again (by this worker too)
+        // while this claim still winds down: forget only this claim, not the newer one.
+        if (this.held.get(claim.id)?.epoch === claim.epoch) this.held.delete(claim.id);
         this.tasks.delete(task);
         this.wakeLoop();
       });
