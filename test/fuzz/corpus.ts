@@ -1,10 +1,12 @@
-// The corpus runner: mutated images through the fuzz target (target.ts) in a worker
-// thread, with a watchdog. A case that does not return within `stallMs` is recorded as a
-// loop and the worker is replaced, starting at the next case. A worker that cannot even
-// be terminated within TERMINATE_MS (seen once in 700,000 cases: a worker thread blocked
-// idle inside the engine after thousands of thawed instances, not reproducible on its
-// own) is left behind and recorded as stuck, so the run never hangs; the caller exits
-// the process when done.
+// The corpus runner: mutated images through the fuzz target (target.ts) in a child
+// process, with a watchdog. A case that does not return within `stallMs` is recorded as a
+// loop, the child is killed (SIGKILL) and a new one starts at the next case.
+//
+// A child process, not a worker thread: terminating a worker thread while V8 still has
+// background compile tasks for it (the embedded-module base compiles a module per case)
+// can deadlock Node 20's platform (NodePlatform::DrainTasks waits for a task that waits for
+// the dead isolate; nodejs/node#54918), which froze every thread of the process here twice.
+// Killing a process cannot.
 //
 // Loops are reported, not failures: an image whose checksum verifies is trusted to be a
 // state its program could reach, and a program can loop; a damaged heap can make the
@@ -13,7 +15,7 @@
 // program code that can loop. Images from untrusted sources are what the HMAC is for
 // (docs/SECURITY.md); steps of untrusted images belong in a worker with a time limit
 // (the fleet does that).
-import { Worker } from "node:worker_threads";
+import { fork } from "node:child_process";
 import { join } from "node:path";
 import { packageRoot } from "../../build/paths.ts";
 import type { FuzzBase } from "./bases.ts";
@@ -26,12 +28,7 @@ export interface CorpusReport {
   escapes: string[];
   /** Cases stopped by the watchdog: [base, case]. */
   loops: [number, number][];
-  /** Loops whose worker did not terminate either (left running): [base, case]. */
-  stuck: [number, number][];
 }
-
-/** How long a stopped worker may take to terminate before it is left behind. */
-const TERMINATE_MS = 10_000;
 
 export interface CorpusOptions {
   seed: number;
@@ -41,38 +38,32 @@ export interface CorpusOptions {
   onProgress?: (report: CorpusReport) => void;
 }
 
+type FromChild = { case?: [number, number]; result?: string; escape?: string; finished?: boolean };
+
 export async function runCorpus(bases: FuzzBase[], options: CorpusOptions): Promise<CorpusReport> {
-  const report: CorpusReport = { cases: 0, results: {}, escapes: [], loops: [], stuck: [] };
+  const report: CorpusReport = { cases: 0, results: {}, escapes: [], loops: [] };
   const stallMs = options.stallMs ?? 10_000;
   let from: [number, number] = [0, 0];
   for (;;) {
     const finished = await new Promise<boolean>((resolve, reject) => {
       const input: WorkerInput = { bases, seed: options.seed, casesPerBase: options.casesPerBase, from };
-      const worker = new Worker(join(packageRoot(), "dist", "test", "fuzz", "worker.js"), { workerData: input });
+      const child = fork(join(packageRoot(), "dist", "test", "fuzz", "worker.js"), [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+      child.send(input);
       let current: [number, number] | null = null;
-      /** Set once the watchdog stopped this worker: anything it still says is ignored. */
-      let stopped = false;
+      /** The child finished its cases or was stopped by the watchdog: its exit is expected. */
+      let ending = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const arm = () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
-          stopped = true;
+          ending = true;
           report.loops.push(current!);
           from = current![1] + 1 < options.casesPerBase ? [current![0], current![1] + 1] : [current![0] + 1, 0];
-          const loop = current!;
-          const abandon = setTimeout(() => {
-            report.stuck.push(loop);
-            void worker.unref();
-            resolve(from[0] >= bases.length);
-          }, TERMINATE_MS);
-          void worker.terminate().then(() => {
-            clearTimeout(abandon);
-            resolve(from[0] >= bases.length);
-          });
+          child.kill("SIGKILL");
         }, stallMs);
       };
-      worker.on("message", (message: { case?: [number, number]; result?: string; escape?: string; finished?: boolean }) => {
-        if (stopped) return;
+      child.on("message", (message: FromChild) => {
+        if (ending) return;
         if (message.case) {
           current = message.case;
           arm();
@@ -86,12 +77,19 @@ export async function runCorpus(bases: FuzzBase[], options: CorpusOptions): Prom
           report.escapes.push(`base ${current?.[0]} case ${current?.[1]}: ${message.escape}`);
         } else if (message.finished) {
           clearTimeout(timer);
-          void worker.terminate().then(() => resolve(true));
+          ending = true;
+          from = [bases.length, 0];
+          child.kill("SIGKILL");
         }
       });
-      worker.on("error", (error) => {
-        if (stopped) return;
+      child.on("exit", (code, signal) => {
         clearTimeout(timer);
+        if (ending) resolve(from[0] >= bases.length);
+        else reject(new Error(`the fuzz child exited (${signal ?? code}) at base ${current?.[0]} case ${current?.[1]}`));
+      });
+      child.on("error", (error) => {
+        clearTimeout(timer);
+        ending = true;
         reject(error);
       });
     });

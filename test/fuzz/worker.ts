@@ -1,6 +1,6 @@
-// Runs fuzz cases in a worker thread, so the corpus runner (corpus.ts) can stop a case
-// that never returns. Messages out: { case } before each case, { result, escape? } after.
-import { parentPort, workerData } from "node:worker_threads";
+// Runs fuzz cases in a child process, so the corpus runner (corpus.ts) can stop a case
+// that never returns. Message in: the WorkerInput. Messages out: { case } before each
+// case, { result, escape? } after, { finished } at the end.
 import { Program } from "../../host/index.ts";
 import type { FuzzBase } from "./bases.ts";
 import { mutate, Random } from "./mutate.ts";
@@ -14,8 +14,8 @@ export interface WorkerInput {
   from: [number, number];
 }
 
-const input = workerData as WorkerInput;
-const port = parentPort!;
+const input = await new Promise<WorkerInput>((resolve) => process.once("message", (message) => resolve(message as WorkerInput)));
+const port = { postMessage: (message: object) => process.send!(message) };
 process.on("unhandledRejection", (reason) => port.postMessage({ escape: `unhandled rejection: ${String(reason)}` }));
 
 for (let b = input.from[0]; b < input.bases.length; b++) {
