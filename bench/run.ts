@@ -15,7 +15,7 @@
 //   fleet.ts    fleet computations stepped per second, embedded and PostgreSQL, against
 //               the raw claim + write-back rate of the same database
 //   preemptsize.ts  code size of --preempt per program
-// Takes about two minutes on two cores. The raw figures go to bench/results.json;
+// Takes about nine minutes on two cores (five of them the callgrind switch count). The raw figures go to bench/results.json;
 // `node dist/bench/run.js --render` writes RESULTS.md and the chart again from it,
 // without measuring (after a change to the report's wording).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
