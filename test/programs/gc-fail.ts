@@ -4,34 +4,14 @@
 // structure after every switch, and a structure handed over by a failed tasklet before it
 // died must stay intact too (only the failed tasklet's own frames are dropped).
 import { Task, spawn, schedule, Tasklet } from "stasis/assembly";
+import { garbage, grow, label, verify, Node } from "./lib/chains";
 
 const TASKLETS = 300;
 const ROUNDS = 60;
 
-class Node {
-  constructor(public label: string, public values: Array<i32>, public next: Node | null) {}
-}
-
 let failures = 0;
 let checks = 0;
 const handedOver = new Array<Node | null>(TASKLETS);
-
-function label(seed: i32, round: i32): string {
-  return "t" + seed.toString() + "/" + round.toString();
-}
-
-function verify(head: Node | null, seed: i32, round: i32): bool {
-  let r = round;
-  let node = head;
-  while (node) {
-    if (node.label != label(seed, r)) return false;
-    if (node.values.length != 3) return false;
-    for (let k = 0; k < 3; k++) if (node.values[k] != seed * 1000 + r * 10 + k) return false;
-    node = node.next;
-    r--;
-  }
-  return r == -1;
-}
 
 function doomed(seed: i32): bool {
   return seed % 3 == 1;
@@ -56,13 +36,8 @@ class Keeper extends Task {
   run(): void {
     let head: Node | null = null;
     for (let round = 0; round < ROUNDS; round++) {
-      const values = new Array<i32>();
-      for (let k = 0; k < 3; k++) values.push(this.seed * 1000 + round * 10 + k);
-      head = new Node(label(this.seed, round), values, head);
-      for (let g = 0; g < 6; g++) {
-        const junk = new Array<string>();
-        junk.push("garbage " + g.toString() + " of " + this.seed.toString());
-      }
+      head = grow(head, "t", this.seed, round, 3);
+      garbage(6, this.seed);
       if (doomed(this.seed) && round == failRound(this.seed)) {
         // Hand the structure over, then die (directly or from a deeper frame).
         handedOver[this.seed] = head;
@@ -71,8 +46,8 @@ class Keeper extends Task {
       if (round % 2 == 0) schedule();
       else holdAndSwitch(head!, this.seed, round);
       checks++;
-      if (head!.label != label(this.seed, round)) failures++;
-      if ((round % 10 == 9 || round == ROUNDS - 1) && !verify(head, this.seed, round)) failures++;
+      if (head!.label != label("t", this.seed, round)) failures++;
+      if ((round % 10 == 9 || round == ROUNDS - 1) && !verify(head, "t", this.seed, round, 3)) failures++;
     }
   }
 }
@@ -96,7 +71,7 @@ export function main(): void {
     if (!doomed(i)) continue;
     const head = handedOver[i];
     // A tasklet that died in holdAndSwitch had started one more round than it handed over.
-    if (!head || !verify(head, i, failRound(i))) failures++;
+    if (!head || !verify(head, "t", i, failRound(i), 3)) failures++;
   }
   console.log("checks " + checks.toString() + " failures " + failures.toString() + " failed " + failed.toString() + " wrong " + wrong.toString());
 }

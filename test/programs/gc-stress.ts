@@ -2,33 +2,13 @@
 // across switches while everyone allocates garbage, forcing many incremental collections.
 // Every tasklet re-verifies its whole structure after each switch.
 import { Task, spawn, schedule, Tasklet } from "stasis/assembly";
+import { garbage, grow, label, verify, Node } from "./lib/chains";
 
 const TASKLETS = 1000;
 const ROUNDS = 100;
 
-class Node {
-  constructor(public label: string, public values: Array<i32>, public next: Node | null) {}
-}
-
 let failures = 0;
 let checks = 0;
-
-function expectedLabel(seed: i32, round: i32): string {
-  return "t" + seed.toString() + "/" + round.toString();
-}
-
-function verify(head: Node | null, seed: i32, round: i32): bool {
-  let r = round;
-  let node = head;
-  while (node) {
-    if (node.label != expectedLabel(seed, r)) return false;
-    if (node.values.length != 4) return false;
-    for (let k = 0; k < 4; k++) if (node.values[k] != seed * 1000 + r * 10 + k) return false;
-    node = node.next;
-    r--;
-  }
-  return r == -1;
-}
 
 /** Holds references in its own frame across the switch (a deeper shadow-stack frame). */
 function switchHolding(head: Node, seed: i32): void {
@@ -44,19 +24,14 @@ class Keeper extends Task {
   run(): void {
     let head: Node | null = null;
     for (let round = 0; round < ROUNDS; round++) {
-      const values = new Array<i32>();
-      for (let k = 0; k < 4; k++) values.push(this.seed * 1000 + round * 10 + k);
-      head = new Node(expectedLabel(this.seed, round), values, head);
-      for (let g = 0; g < 8; g++) {
-        const junk = new Array<string>();
-        junk.push("garbage " + g.toString() + " of " + this.seed.toString());
-      }
+      head = grow(head, "t", this.seed, round, 4);
+      garbage(8, this.seed);
       if (round % 2 == 0) schedule();
       else switchHolding(head, this.seed);
       // The newest node after every switch; the whole structure every 10 rounds.
       checks++;
-      if (head!.label != expectedLabel(this.seed, round)) failures++;
-      if ((round % 10 == 9 || round == ROUNDS - 1) && !verify(head, this.seed, round)) failures++;
+      if (head!.label != label("t", this.seed, round)) failures++;
+      if ((round % 10 == 9 || round == ROUNDS - 1) && !verify(head, "t", this.seed, round, 4)) failures++;
     }
   }
 }
