@@ -27,6 +27,7 @@
 // tries each). Functions whose shape this reader does not recognize are recorded with
 // `localsBytes: -1`: the decoder stops there and says so, rather than guess.
 import binaryen from "binaryen";
+import { childExpressions } from "./expressions.ts";
 
 import { StasisError } from "../host/errors.ts";
 import { LAYOUT_FIELDS, type Callee, type FrameFunction, type LayoutField } from "../host/frames.ts";
@@ -40,37 +41,6 @@ export interface FrameCollection {
 const UNWIND_LABEL = "__asyncify_unwind";
 const ASYNCIFY_DATA = "__asyncify_data";
 export const ENTER_FUNCTION = "~lib/stasis/assembly/switch/enter";
-
-/** The child expressions of `expr`, in evaluation order; null for a kind not handled. */
-function children(expr: number): number[] | null {
-  const pick = (...fields: string[]) => {
-    const info = binaryen.getExpressionInfo(expr) as unknown as Record<string, number | number[]>;
-    return fields.flatMap((f) => (Array.isArray(info[f]) ? (info[f] as number[]) : [info[f] as number])).filter((e) => e);
-  };
-  switch (binaryen.getExpressionId(expr)) {
-    case binaryen.BlockId: return pick("children");
-    case binaryen.IfId: return pick("condition", "ifTrue", "ifFalse");
-    case binaryen.LoopId: return pick("body");
-    case binaryen.BreakId: return pick("value", "condition");
-    case binaryen.SwitchId: return pick("value", "condition");
-    case binaryen.CallId: return pick("operands");
-    case binaryen.CallIndirectId: return pick("operands", "target");
-    case binaryen.LocalSetId: case binaryen.GlobalSetId: case binaryen.UnaryId: case binaryen.DropId: case binaryen.ReturnId: return pick("value");
-    case binaryen.LoadId: return pick("ptr");
-    case binaryen.StoreId: return pick("ptr", "value");
-    case binaryen.BinaryId: return pick("left", "right");
-    case binaryen.SelectId: return pick("ifTrue", "ifFalse", "condition");
-    case binaryen.MemoryGrowId: return pick("delta");
-    case binaryen.MemoryCopyId: return pick("dest", "source", "size");
-    case binaryen.MemoryFillId: return pick("dest", "value", "size");
-    case binaryen.MemoryInitId: return pick("dest", "offset", "size");
-    case binaryen.LocalGetId: case binaryen.GlobalGetId: case binaryen.ConstId: case binaryen.NopId: case binaryen.UnreachableId:
-    case binaryen.MemorySizeId: case binaryen.DataDropId:
-      return [];
-    default:
-      return null;
-  }
-}
 
 function constI32(expr: number): number | null {
   if (!expr || binaryen.getExpressionId(expr) !== binaryen.ConstId) return null;
@@ -89,7 +59,7 @@ function scanCalls(body: number): Scan {
   const scan: Scan = { hasUnwind: false, calls: new Map(), complete: true };
   let lastCall = 0;
   const visit = (expr: number) => {
-    const kids = children(expr);
+    const kids = childExpressions(expr);
     if (kids === null) {
       scan.complete = false;
       return;

@@ -54,6 +54,7 @@
 import binaryen from "binaryen";
 import { libraryFiles } from "assemblyscript/asc";
 import { StasisError } from "../host/errors.ts";
+import { childExpressions } from "./expressions.ts";
 
 /** Expression setters binaryen.js has but does not declare. */
 const wrappers = binaryen as unknown as {
@@ -193,36 +194,11 @@ function guardRuntime(module: binaryen.Module, entries: string[]): void {
   }
 }
 
-/** The child expressions of `expr`, by kind (only the kinds asc emits without proposals). */
+/** The child expressions of `expr` (expressions.ts); kinds asc does not emit stop the build. */
 function children(expr: number): number[] {
-  const id = binaryen.getExpressionId(expr);
-  const pick = (...fields: string[]) => {
-    const info = binaryen.getExpressionInfo(expr) as unknown as Record<string, number | number[]>;
-    return fields.flatMap((f) => (Array.isArray(info[f]) ? (info[f] as number[]) : [info[f] as number])).filter((e) => e);
-  };
-  switch (id) {
-    case binaryen.BlockId: return pick("children");
-    case binaryen.IfId: return pick("condition", "ifTrue", "ifFalse");
-    case binaryen.LoopId: return pick("body");
-    case binaryen.BreakId: return pick("condition", "value");
-    case binaryen.SwitchId: return pick("condition", "value");
-    case binaryen.CallId: return pick("operands");
-    case binaryen.CallIndirectId: return pick("target", "operands");
-    case binaryen.LocalSetId: case binaryen.GlobalSetId: case binaryen.UnaryId: case binaryen.DropId: case binaryen.ReturnId: return pick("value");
-    case binaryen.LoadId: return pick("ptr");
-    case binaryen.StoreId: return pick("ptr", "value");
-    case binaryen.BinaryId: return pick("left", "right");
-    case binaryen.SelectId: return pick("ifTrue", "ifFalse", "condition");
-    case binaryen.MemoryGrowId: return pick("delta");
-    case binaryen.MemoryCopyId: return pick("dest", "source", "size");
-    case binaryen.MemoryFillId: return pick("dest", "value", "size");
-    case binaryen.MemoryInitId: return pick("dest", "offset", "size");
-    case binaryen.LocalGetId: case binaryen.GlobalGetId: case binaryen.ConstId: case binaryen.NopId: case binaryen.UnreachableId:
-    case binaryen.MemorySizeId: case binaryen.DataDropId:
-      return [];
-    default:
-      throw new StasisError("COMPILE_ERROR", `--preempt cannot instrument an expression of kind ${id}; build without --preempt`);
-  }
+  const kids = childExpressions(expr);
+  if (kids === null) throw new StasisError("COMPILE_ERROR", `--preempt cannot instrument an expression of kind ${binaryen.getExpressionId(expr)}; build without --preempt`);
+  return kids;
 }
 
 export interface FuelCheckOptions {
