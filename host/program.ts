@@ -18,7 +18,6 @@ import { StasisError } from "./errors.ts";
 import { ENV_IMPORT_NAMES } from "./imports.ts";
 import { GLOBAL_TYPES, MAX_GLOBALS } from "./image/format.ts";
 import { sha256Hex } from "./sha256.ts";
-import { hexToBytes } from "./image/hex.ts";
 import { readFrames, type FrameTable } from "./frames.ts";
 import { DEFAULT_POOL_SIZE, InstancePool } from "./pool.ts";
 
@@ -45,12 +44,6 @@ export class Program {
     /** Idle instances of this module (pool.ts); internal to the host. */
     readonly pool: InstancePool,
   ) {}
-
-  /** The module id as the 32 bytes an image header holds (computed once). */
-  private idBytesCache: Uint8Array | undefined;
-  get idBytes(): Uint8Array {
-    return (this.idBytesCache ??= hexToBytes(this.metadata.moduleId));
-  }
 
   private frameTable: FrameTable | null | undefined;
 

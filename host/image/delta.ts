@@ -26,7 +26,8 @@
 // (there is nothing to inflate), so it is bounded by its own length.
 import { StasisError } from "../errors.ts";
 import { corrupt, decodeGlobals, decodeHost, decodeImage, decodeMemory, limit, readHeader, sectionTable } from "./decode.ts";
-import { encodeImage, hexToBytes } from "./encode.ts";
+import { encodeImage } from "./encode.ts";
+import { hexToBytes } from "./hex.ts";
 import {
   DEFAULT_MAX_MEMORY_BYTES, FORMAT_VERSION, GLOBAL_TYPES, HEADER_BYTES, HEADER_DELTA, MAGIC, MAX_GLOBALS, MAX_HOST_RECORD_BYTES,
   SECTION_HEADER_BYTES, SectionKind, TRAILER_BYTES,
@@ -91,7 +92,7 @@ export function encodeDelta(delta: DeltaContents): Uint8Array<ArrayBuffer> {
   view.setUint16(8, FORMAT_VERSION, true);
   view.setUint16(10, HEADER_DELTA, true);
   view.setUint32(12, delta.abi, true);
-  image.set(moduleIdBytes(delta.moduleId), 16);
+  image.set(hexToBytes(delta.moduleId), 16); // cached per id (hex.ts)
   view.setBigUint64(48, BigInt(total), true);
   view.setUint32(56, sections.length, true);
   let at = HEADER_BYTES;
@@ -137,13 +138,6 @@ export function encodeDelta(delta: DeltaContents): Uint8Array<ArrayBuffer> {
   return image;
 }
 
-let lastModuleId: [string, Uint8Array] = ["", new Uint8Array(0)];
-
-/** hexToBytes, remembered for the last module (a runtime writes many deltas of one). */
-function moduleIdBytes(id: string): Uint8Array {
-  if (lastModuleId[0] !== id) lastModuleId = [id, hexToBytes(id)];
-  return lastModuleId[1];
-}
 
 // ── decoding ────────────────────────────────────────────────────────────────────────
 

@@ -10,7 +10,6 @@ import {
   type ImageContents,
 } from "./format.ts";
 
-export { hexToBytes } from "./hex.ts";
 
 interface Section {
   kind: SectionKind;
